@@ -1,0 +1,60 @@
+// The contract between the HTTP layer (routes) and the center's logic (center.ts).
+import type {VersionKind, VersionMeta} from '../model.js'
+
+export type Role = 'viewer' | 'operator' | 'admin'
+
+export interface Caller {
+  name: string
+  role: Role
+}
+
+export interface Current {
+  meta: VersionMeta
+  content: Buffer
+}
+
+export interface PushInput {
+  env: string
+  key: string
+  content: Buffer
+  author: string
+  message: string
+  /** refuse with a conflict unless this is the current version (0 = key must not exist yet) */
+  expectVersion?: number
+  kind?: VersionKind
+}
+
+export interface PushResult {
+  /** false when the bytes equal the current version: nothing was written */
+  changed: boolean
+  meta: VersionMeta
+}
+
+export interface ChangeEvent {
+  env: string
+  key: string
+  meta: VersionMeta
+}
+
+/** What serve knows and does; routes only translate HTTP to these calls. */
+export interface CenterApi {
+  readonly mode: 'embedded' | 'zookeeper'
+  /** throws 'unavailable' (503) while the backing store cannot be reached */
+  current(env: string, key: string): Promise<Current | null>
+  meta(env: string, key: string): Promise<VersionMeta | null>
+  push(input: PushInput): Promise<PushResult>
+  /** called after every committed change (push, rollback, out-of-band) */
+  onChange(listener: (event: ChangeEvent) => void): () => void
+}
+
+/** What serve hands to each group of routes. */
+export interface RouteContext {
+  center: CenterApi
+  /** Checks the request's bearer token; throws StconfError 401 (missing/wrong) or 403 (role too low). */
+  authorize(headers: Record<string, string | string[] | undefined>, role: Role): Caller
+  /** Records one line in the audit log. */
+  audit(entry: {actor: string; action: string; env?: string; key?: string; version?: number; detail?: string}): Promise<void>
+  /** Present in ZooKeeper mode: the shared client and the root (e.g. /stconf). */
+  zk?: {client: import('../zk/zk-client.js').ZkClient; root: string}
+  dataDir: string
+}

@@ -1,0 +1,310 @@
+// The one wrapper around node-zookeeper-client. Nothing else touches the raw client.
+//
+// It owns the traps the raw client leaves to its users (see docs/zookeeper.md):
+// - every call has a deadline: requests made while disconnected would otherwise queue forever;
+// - a half-open TCP connection is never noticed by the client, so a watchdog pings with a deadline
+//   and rebuilds the client when pings stop coming back;
+// - after session expiry the raw client is dead for good, so a new one is built; users hear
+//   'session' and must re-arm their watches and re-create ephemeral nodes;
+// - after any reconnect users hear 'connected' and should re-read, since events may have been missed.
+import {EventEmitter} from 'node:events'
+import {createRequire} from 'node:module'
+import type * as Zk from 'node-zookeeper-client'
+import {unavailable, StconfError} from '../errors.js'
+
+const require = createRequire(import.meta.url)
+
+export interface ZkOptions {
+  /** host:port[,host:port...] */
+  connect: string
+  sessionTimeoutMs?: number
+  /** deadline of one call, waiting for a connection included */
+  opTimeoutMs?: number
+  /** "user:password" for digest auth; nodes are then created writable only by that identity */
+  auth?: string
+}
+
+export interface ZkStat {
+  version: number
+  mzxid: string
+  ephemeralOwner: string
+  numChildren: number
+}
+
+export type ZkOp =
+  | {op: 'create'; path: string; data: Buffer; ephemeral?: boolean}
+  | {op: 'set'; path: string; data: Buffer; version: number}
+  | {op: 'check'; path: string; version: number}
+  | {op: 'remove'; path: string; version: number}
+
+/** A ZooKeeper answer that means "the world is not as you assumed": a conflict to retry or report. */
+export class ZkConflictError extends Error {
+  constructor(readonly zkCode: 'NO_NODE' | 'NODE_EXISTS' | 'BAD_VERSION' | 'NOT_EMPTY', readonly path?: string) {
+    super(`ZooKeeper: ${zkCode}${path ? ` at ${path}` : ''}`)
+  }
+}
+
+type Watcher = () => void
+
+let zkModule: typeof Zk | undefined
+function zk(): typeof Zk {
+  // Loaded on first use: commands that never talk to ZooKeeper must not pay for it.
+  zkModule ??= require('node-zookeeper-client') as typeof Zk
+  return zkModule
+}
+
+function statOf(stat: Zk.Stat): ZkStat {
+  return {
+    version: stat.version,
+    mzxid: stat.mzxid.toString('hex'),
+    ephemeralOwner: stat.ephemeralOwner.toString('hex'),
+    numChildren: stat.numChildren,
+  }
+}
+
+export class ZkClient extends EventEmitter {
+  readonly connectString: string
+  private readonly sessionTimeoutMs: number
+  private readonly opTimeoutMs: number
+  private readonly auth?: string
+  private client?: Zk.Client
+  private connectedFlag = false
+  private sessionId = ''
+  private closed = false
+  private watchdog?: NodeJS.Timeout
+  private missedPings = 0
+  private pinging = false
+
+  constructor(options: ZkOptions) {
+    super()
+    this.connectString = options.connect
+    this.sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000
+    this.opTimeoutMs = options.opTimeoutMs ?? 5000
+    this.auth = options.auth
+    this.setMaxListeners(0)
+  }
+
+  get connected(): boolean {
+    return this.connectedFlag
+  }
+
+  /** The current session id (hex), '' before the first connection. */
+  get session(): string {
+    return this.sessionId
+  }
+
+  start(): void {
+    this.build()
+    const every = Math.max(500, Math.floor(this.sessionTimeoutMs / 3))
+    this.watchdog = setInterval(() => void this.ping(every), every)
+    this.watchdog.unref()
+  }
+
+  close(): void {
+    this.closed = true
+    clearInterval(this.watchdog)
+    this.connectedFlag = false
+    this.client?.removeAllListeners()
+    this.client?.close()
+    this.client = undefined
+  }
+
+  /** Resolves once connected; rejects with 'unavailable' after `ms`. */
+  async waitConnected(ms = this.opTimeoutMs): Promise<void> {
+    if (this.connectedFlag) return
+    if (this.closed) throw unavailable('ZooKeeper client is closed')
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('connected', onConnected)
+        reject(this.unreachable())
+      }, ms)
+      const onConnected = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+
+      this.once('connected', onConnected)
+    })
+  }
+
+  acl(): Zk.ACL[] {
+    const {ACL, Id, Permission} = zk()
+    // Explicit, never the client's implicit default: open unless digest auth is configured.
+    if (!this.auth) return [new ACL(Permission.ALL, new Id('world', 'anyone'))]
+    // Writable by the authenticated identity only; readable by everyone (agents read without auth).
+    return [new ACL(Permission.ALL, new Id('auth', '')), new ACL(Permission.READ, new Id('world', 'anyone'))]
+  }
+
+  async getData(path: string, watcher?: Watcher): Promise<{data: Buffer; stat: ZkStat} | null> {
+    return this.call<{data: Buffer; stat: ZkStat} | null>((client, done) =>
+      client.getData(path, watcher ? () => watcher() : undefined!, (error, data, stat) =>
+        done(error, error ? undefined : {data: data ?? Buffer.alloc(0), stat: statOf(stat)}),
+      ),
+    )
+  }
+
+  async exists(path: string, watcher?: Watcher): Promise<ZkStat | null> {
+    return this.call<ZkStat | null>((client, done) =>
+      client.exists(path, watcher ? () => watcher() : undefined!, (error, stat) => done(error, stat ? statOf(stat) : null)),
+    )
+  }
+
+  async getChildren(path: string, watcher?: Watcher): Promise<string[] | null> {
+    return this.call<string[] | null>((client, done) =>
+      client.getChildren(path, watcher ? () => watcher() : undefined!, (error, children) => done(error, children)),
+    )
+  }
+
+  async create(path: string, data: Buffer, ephemeral = false): Promise<void> {
+    const {CreateMode} = zk()
+    await this.call<void>((client, done) =>
+      client.create(path, data, this.acl(), ephemeral ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT, (error) =>
+        done(error, undefined),
+      ),
+    )
+  }
+
+  async mkdirp(path: string): Promise<void> {
+    const {CreateMode} = zk()
+    await this.call<void>((client, done) =>
+      client.mkdirp(path, Buffer.alloc(0), this.acl(), CreateMode.PERSISTENT, (error) => done(error, undefined)),
+    )
+  }
+
+  async setData(path: string, data: Buffer, version = -1): Promise<ZkStat> {
+    return this.call<ZkStat>((client, done) =>
+      client.setData(path, data, version, (error, stat) => done(error, error ? undefined : statOf(stat))),
+    )
+  }
+
+  async remove(path: string, version = -1): Promise<void> {
+    await this.call<void>((client, done) => client.remove(path, version, (error) => done(error, undefined)))
+  }
+
+  /** All ops or none (ZooKeeper multi). Throws ZkConflictError when a version check or existence fails. */
+  async multi(ops: ZkOp[]): Promise<void> {
+    const {CreateMode} = zk()
+    await this.call<void>((client, done) => {
+      const tx = client.transaction()
+      for (const op of ops) {
+        if (op.op === 'create') tx.create(op.path, op.data, this.acl(), op.ephemeral ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT)
+        else if (op.op === 'set') tx.setData(op.path, op.data, op.version)
+        else if (op.op === 'check') tx.check(op.path, op.version)
+        else tx.remove(op.path, op.version)
+        // The raw Transaction turns version 0 into -1 ("any version") with `version || -1`, which
+        // would silently drop the check on every freshly created node. Put the real number back.
+        if (op.op !== 'create') (tx as unknown as {ops: Array<{version: number}>}).ops.at(-1)!.version = op.version
+      }
+
+      tx.commit((error) => done(error, undefined))
+    })
+  }
+
+  /** Run one raw call with a deadline; maps ZooKeeper errors to conflicts or 'unavailable'. */
+  private async call<T>(send: (client: Zk.Client, done: (error: unknown, value: T | undefined) => void) => void): Promise<T> {
+    const deadline = Date.now() + this.opTimeoutMs
+    await this.waitConnected(this.opTimeoutMs)
+    const client = this.client
+    if (!client) throw this.unreachable()
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(this.unreachable()), Math.max(1, deadline - Date.now()))
+      send(client, (error, value) => {
+        clearTimeout(timer)
+        if (!error) return resolve(value as T)
+        const mapped = this.mapError(error)
+        if (mapped === null) return resolve(null as T) // NO_NODE on a read: the node is simply not there
+        reject(mapped)
+      })
+    })
+  }
+
+  private mapError(error: unknown): Error | null {
+    const name = (error as {name?: string}).name
+    const {Exception} = zk()
+    const code = (error as {code?: number}).code
+    switch (code) {
+      case Exception.NO_NODE:
+        return null
+      case Exception.NODE_EXISTS:
+        return new ZkConflictError('NODE_EXISTS')
+      case Exception.BAD_VERSION:
+        return new ZkConflictError('BAD_VERSION')
+      case Exception.NOT_EMPTY:
+        return new ZkConflictError('NOT_EMPTY')
+      case Exception.NO_AUTH:
+      case Exception.AUTH_FAILED:
+        return new StconfError('forbidden', `ZooKeeper refused access (${name})`, 'check --zk-auth')
+      default:
+        return this.unreachable()
+    }
+  }
+
+  private unreachable(): StconfError {
+    return unavailable(`ZooKeeper at ${this.connectString} is unreachable`, 'check that the ensemble is up; retrying in the background')
+  }
+
+  private build(): void {
+    const {createClient, State} = zk()
+    const client = createClient(this.connectString, {sessionTimeout: this.sessionTimeoutMs, spinDelay: 200, retries: 0})
+    this.client = client
+    if (this.auth) client.addAuthInfo('digest', Buffer.from(this.auth))
+    client.on('state', (state: Zk.State) => {
+      if (client !== this.client) return // a replaced client's last words
+      if (state === State.SYNC_CONNECTED) {
+        const session = client.getSessionId().toString('hex')
+        const isNew = session !== this.sessionId
+        this.sessionId = session
+        this.connectedFlag = true
+        this.missedPings = 0
+        if (isNew) this.emit('session', session)
+        this.emit('connected', {newSession: isNew})
+      } else if (state === State.DISCONNECTED) {
+        this.connectedFlag = false
+        this.emit('disconnected')
+      } else if (state === State.EXPIRED) {
+        this.connectedFlag = false
+        this.emit('expired')
+        this.rebuild('session expired')
+      }
+    })
+    client.connect()
+  }
+
+  /** Throw the raw client away and start a new one: its session, watches and ephemerals are gone. */
+  private rebuild(reason: string): void {
+    if (this.closed) return
+    this.emit('rebuild', reason)
+    const old = this.client
+    this.client = undefined
+    this.connectedFlag = false
+    old?.removeAllListeners()
+    old?.close()
+    this.build()
+  }
+
+  /** Half-open detection: a connection whose pings go unanswered is treated as dead. */
+  private async ping(timeoutMs: number): Promise<void> {
+    if (!this.connectedFlag || this.pinging || this.closed) return
+    const client = this.client
+    if (!client) return
+    this.pinging = true
+    try {
+      const answered = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), timeoutMs)
+        client.exists('/', (error) => {
+          clearTimeout(timer)
+          resolve(!error || (error as {code?: number}).code === zk().Exception.NO_NODE)
+        })
+      })
+      if (answered) this.missedPings = 0
+      else if (++this.missedPings >= 2 && client === this.client) this.rebuild('no answer to pings (half-open connection)')
+    } finally {
+      this.pinging = false
+    }
+  }
+}
+
+/** Join a root and a relative path into a znode path. */
+export function zkPath(...parts: string[]): string {
+  return ('/' + parts.join('/')).replaceAll(/\/+/g, '/').replace(/\/$/, '') || '/'
+}

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict'
+import {after, before, describe, it} from 'node:test'
+import {ZkClient, ZkConflictError} from '../../src/lib/zk/zk-client.js'
+import {startZk, type TestZk} from '../helpers/zk-server.js'
+
+describe('ZkClient against a real ZooKeeper', () => {
+  let server: TestZk
+  before(async () => {
+    server = await startZk()
+  })
+  after(async () => server.destroy())
+
+  it('reads, writes, multis with version checks and fires watches', async () => {
+    const zk = new ZkClient({connect: server.connect, sessionTimeoutMs: 4000})
+    zk.start()
+    await zk.waitConnected(10_000)
+    await zk.mkdirp('/t/a')
+    assert.equal(await zk.getData('/t/missing'), null)
+    await zk.create('/t/a/x', Buffer.from('one'))
+    const first = await zk.getData('/t/a/x')
+    assert.equal(first?.data.toString(), 'one')
+    const fired = new Promise<void>((resolve) => void zk.getData('/t/a/x', resolve))
+    await zk.multi([{op: 'set', path: '/t/a/x', data: Buffer.from('two'), version: first!.stat.version}])
+    await fired
+    await assert.rejects(
+      zk.multi([{op: 'set', path: '/t/a/x', data: Buffer.from('three'), version: first!.stat.version}]),
+      (error: unknown) => error instanceof ZkConflictError && error.zkCode === 'BAD_VERSION',
+    )
+    assert.equal((await zk.getData('/t/a/x'))?.data.toString(), 'two')
+    zk.close()
+  })
+
+  it('fails a call with "unavailable" by its deadline while ZooKeeper is down, and recovers', async () => {
+    const zk = new ZkClient({connect: server.connect, sessionTimeoutMs: 4000, opTimeoutMs: 800})
+    zk.start()
+    await zk.waitConnected(10_000)
+    await server.stop()
+    const t0 = Date.now()
+    await assert.rejects(zk.getData('/t/a/x'), /unreachable/)
+    assert.ok(Date.now() - t0 < 5000, 'the call returned by its deadline instead of queueing forever')
+    await server.start()
+    await zk.waitConnected(15_000)
+    assert.equal((await zk.getData('/t/a/x'))?.data.toString(), 'two')
+    zk.close()
+  })
+})
