@@ -1,0 +1,33 @@
+import {Args, Flags} from '@oclif/core'
+import {StconfCommand, clientFlags} from '../lib/cli/base.js'
+import {ApiClient} from '../lib/client/api-client.js'
+import {pullFile, target} from '../lib/client/operations.js'
+
+export default class Pull extends StconfCommand {
+  static override summary = 'Fetch a key (current or one version) byte-exact'
+  static override description = 'Writes ./<key> by default (atomically: a reader never sees a partial file); -o - prints to stdout.'
+  static override examples = [
+    '<%= config.bin %> pull game/conf.ini --env prod',
+    '<%= config.bin %> pull game/conf.ini --env prod --version 3 -o /tmp/conf.v3.ini',
+    '<%= config.bin %> pull game/conf.ini -o -',
+  ]
+
+  static override args = {key: Args.string({description: 'key, a relative path like game/conf.ini', required: true})}
+  static override flags = {
+    ...clientFlags,
+    version: Flags.integer({char: 'v', description: 'version to fetch (default: current)', min: 1}),
+    output: Flags.string({char: 'o', description: 'output path ("-" = stdout; default ./<key>)'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Pull)
+    const client = new ApiClient({server: flags.server, token: flags.token})
+    const result = await pullFile(client, target(flags.env, args.key), {version: flags.version, output: flags.output})
+    if (!result.path) {
+      process.stdout.write(result.content)
+      return
+    }
+
+    this.logToStderr(`pulled ${flags.env}/${args.key} version ${result.meta.version} (${result.content.length} bytes) to ${result.path}`)
+  }
+}

@@ -1,0 +1,54 @@
+import {Flags} from '@oclif/core'
+import {StconfCommand} from '../lib/cli/base.js'
+
+export default class Serve extends StconfCommand {
+  static override summary = 'Run the config center (HTTP API; ZooKeeper or an embedded store)'
+  static override description = `Without --zk, content lives in an embedded store in --data: one command gives a working
+center on one machine. With --zk, the current bytes of each key live in ZooKeeper at
+<zk-root>/config/<env>/<key>, where agents watch them; history and audit stay in --data.
+On first start an admin token is printed once (or taken from $STCONF_ADMIN_TOKEN).`
+
+  static override examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --port 7070 --data /var/lib/stconf-center',
+    '<%= config.bin %> serve --zk zk1:2181,zk2:2181,zk3:2181 --zk-root /stconf --host 0.0.0.0',
+  ]
+
+  static override flags = {
+    port: Flags.integer({description: 'TCP port (0 = any free port)', default: 7070, min: 0, max: 65535}),
+    host: Flags.string({description: 'address to listen on', default: '127.0.0.1'}),
+    data: Flags.string({description: 'data dir: history, audit, tokens (and content, without --zk)', default: './stconf-data'}),
+    zk: Flags.string({description: 'ZooKeeper ensemble host:port[,host:port...] (default: embedded store)', env: 'STCONF_ZK'}),
+    'zk-root': Flags.string({description: 'root znode', default: '/stconf'}),
+    'zk-auth': Flags.string({description: 'digest auth user:password; nodes are then writable only by it', env: 'STCONF_ZK_AUTH'}),
+    'max-bytes': Flags.integer({description: 'largest accepted file', default: 1024 * 1024, min: 1}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Serve)
+    const {startServer} = await import('../lib/server/serve.js')
+    const server = await startServer({
+      port: flags.port,
+      host: flags.host,
+      dataDir: flags.data,
+      zk: flags.zk,
+      zkRoot: flags['zk-root'],
+      zkAuth: flags['zk-auth'],
+      maxBytes: flags['max-bytes'],
+      adminToken: process.env.STCONF_ADMIN_TOKEN || undefined,
+    })
+    if (server.newAdminToken) {
+      this.log(`admin token (shown once; keep it safe, then: export STCONF_TOKEN=<token>):`)
+      this.log(server.newAdminToken)
+    }
+
+    const where = server.mode === 'zookeeper' ? `ZooKeeper ${flags.zk}${flags['zk-root']}` : `embedded store in ${flags.data}`
+    this.log(`stconf serve listening on ${server.url} (${where})`)
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve()
+      process.once('SIGTERM', stop)
+      process.once('SIGINT', stop)
+    })
+    await server.close()
+  }
+}

@@ -1,0 +1,32 @@
+// The one place where errors become output and exit codes (see errors.ts for the codes).
+import {Command, Flags} from '@oclif/core'
+import {EXIT_CODES, exitCodeOf, formatErrorLine, isStconfError} from '../errors.js'
+
+export const clientFlags = {
+  server: Flags.string({
+    description: 'URL of the stconf server',
+    env: 'STCONF_SERVER',
+    default: 'http://127.0.0.1:7070',
+    helpGroup: 'CONNECTION',
+  }),
+  token: Flags.string({description: 'API token (else $STCONF_TOKEN)', env: 'STCONF_TOKEN', helpGroup: 'CONNECTION'}),
+  env: Flags.string({char: 'e', description: 'environment (else $STCONF_ENV, else "default")', env: 'STCONF_ENV', default: 'default'}),
+}
+
+export abstract class StconfCommand extends Command {
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    // oclif's own parse errors (unknown flag, missing argument): first line only, exit 2.
+    if (!isStconfError(error) && error.oclif?.exit !== undefined) {
+      if (error.oclif.exit === 0) return
+      const lines = error.message.split('\n').map((line) => line.trim()).filter(Boolean)
+      // "Missing 1 required arg:" is followed by the argument's name on the next line.
+      const first = (lines[0]?.endsWith(':') ? `${lines[0]} ${lines[1] ?? ''}` : (lines[0] ?? '')).replace(/^Error:\s*/, '')
+      process.stderr.write(`stconf: ${first} - see \`stconf ${this.id?.replaceAll(':', ' ') ?? ''} --help\`\n`)
+      process.exitCode = EXIT_CODES['bad-input']
+      return
+    }
+
+    process.stderr.write(`stconf: ${formatErrorLine(error)}\n`)
+    process.exitCode = exitCodeOf(error)
+  }
+}

@@ -1,0 +1,137 @@
+// The HTTP client every operator command (and the agent's http source) uses to talk to serve.
+import {fromHttp, unavailable} from '../errors.js'
+import type {VersionMeta} from '../model.js'
+
+export interface ClientOptions {
+  server: string
+  token?: string
+  timeoutMs?: number
+}
+
+export interface PushAnswer extends VersionMeta {
+  changed: boolean
+  env: string
+  key: string
+}
+
+export interface KeyEntry extends VersionMeta {
+  key: string
+}
+
+export interface AuditEntry {
+  time: string
+  actor: string
+  action: string
+  env?: string
+  key?: string
+  version?: number
+  detail?: string
+}
+
+const keyPath = (env: string, key: string) => `${encodeURIComponent(env)}/${key.split('/').map(encodeURIComponent).join('/')}`
+
+export class ApiClient {
+  readonly server: string
+  private readonly token?: string
+  private readonly timeoutMs: number
+
+  constructor(options: ClientOptions) {
+    this.server = options.server.replace(/\/+$/, '')
+    this.token = options.token
+    this.timeoutMs = options.timeoutMs ?? 30_000
+  }
+
+  async getConfig(env: string, key: string, version?: number): Promise<{meta: VersionMeta; content: Buffer}> {
+    const response = await this.request('GET', `/api/v1/config/${keyPath(env, key)}${version ? `?version=${version}` : ''}`)
+    const content = Buffer.from(await response.arrayBuffer())
+    const header = (name: string) => response.headers.get(name) ?? ''
+    return {
+      content,
+      meta: {
+        version: Number(header('x-stconf-version')),
+        sha256: header('x-stconf-sha256'),
+        size: content.length,
+        author: decodeURIComponent(header('x-stconf-author')),
+        message: '',
+        time: header('x-stconf-time'),
+        kind: header('x-stconf-kind') as VersionMeta['kind'],
+      },
+    }
+  }
+
+  async push(env: string, key: string, content: Buffer, message: string, expectVersion?: number): Promise<PushAnswer> {
+    const headers: Record<string, string> = {'content-type': 'application/octet-stream', 'x-stconf-message': encodeURIComponent(message)}
+    if (expectVersion !== undefined) headers['if-match'] = `"${expectVersion}"`
+    return this.json('PUT', `/api/v1/config/${keyPath(env, key)}`, content, headers)
+  }
+
+  async history(env: string, key: string, limit?: number): Promise<VersionMeta[]> {
+    const answer = await this.json<{versions: VersionMeta[]}>('GET', `/api/v1/history/${keyPath(env, key)}${limit ? `?limit=${limit}` : ''}`)
+    return answer.versions
+  }
+
+  async rollback(env: string, key: string, to: number, message?: string): Promise<PushAnswer> {
+    return this.json('POST', `/api/v1/rollback/${keyPath(env, key)}`, JSON.stringify({to, ...(message ? {message} : {})}))
+  }
+
+  async keys(env: string, prefix?: string): Promise<KeyEntry[]> {
+    const query = prefix ? `?prefix=${encodeURIComponent(prefix)}` : ''
+    return (await this.json<{keys: KeyEntry[]}>('GET', `/api/v1/keys/${encodeURIComponent(env)}${query}`)).keys
+  }
+
+  async audit(since?: string, limit?: number): Promise<AuditEntry[]> {
+    const query = new URLSearchParams()
+    if (since) query.set('since', since)
+    if (limit) query.set('limit', String(limit))
+    return (await this.json<{entries: AuditEntry[]}>('GET', `/api/v1/audit?${query}`)).entries
+  }
+
+  async createToken(name: string, role: string): Promise<{name: string; role: string; token: string}> {
+    return this.json('POST', '/api/v1/tokens', JSON.stringify({name, role}))
+  }
+
+  async listTokens(): Promise<Array<{name: string; role: string; created: string}>> {
+    return (await this.json<{tokens: Array<{name: string; role: string; created: string}>}>('GET', '/api/v1/tokens')).tokens
+  }
+
+  async revokeToken(name: string): Promise<void> {
+    await this.json('DELETE', `/api/v1/tokens/${encodeURIComponent(name)}`)
+  }
+
+  async json<T>(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<T> {
+    const response = await this.request(method, path, body, {'content-type': 'application/json', ...headers})
+    return (await response.json()) as T
+  }
+
+  /** One request; a non-2xx answer becomes the StconfError the server described. */
+  async request(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+    const url = `${this.server}${path}`
+    let response: Response
+    try {
+      response = await fetch(url, {
+        method,
+        body,
+        headers: {...headers, ...(this.token ? {authorization: `Bearer ${this.token}`} : {})},
+        signal: signal ?? AbortSignal.timeout(this.timeoutMs),
+      })
+    } catch (error) {
+      if ((error as Error).name === 'AbortError' && signal?.aborted) throw error
+      const cause = (error as {cause?: {code?: string}}).cause?.code ?? (error as Error).name
+      throw unavailable(`cannot reach the stconf server at ${this.server} (${cause})`, 'is `stconf serve` running? check --server or STCONF_SERVER')
+    }
+
+    if (!response.ok) {
+      const text = await response.text()
+      let parsed: {error?: string; message?: string; hint?: string} = {}
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        parsed = {message: `${this.server} answered HTTP ${response.status} ${text.slice(0, 200)}`}
+      }
+
+      throw fromHttp(response.status, parsed)
+    }
+
+    return response
+  }
+}

@@ -1,0 +1,197 @@
+// HTTP API of `stconf serve` (documented in docs/api.md). Routes translate HTTP to Center calls;
+// every error leaves as JSON {error, message, hint?} with a proper status code.
+import Fastify, {type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify'
+import {z} from 'zod'
+import {badInput, isStconfError, StconfError} from '../errors.js'
+import {checkSize, formatBytes, parseVersion, validateEnv, validateKey, type VersionMeta} from '../model.js'
+import {registerAgentRoutes} from './agent-routes.js'
+import type {AuditLog} from './audit.js'
+import type {Center} from './center.js'
+import type {RouteContext} from './center-types.js'
+import type {TokenStore} from './tokens.js'
+
+export interface AppOptions {
+  center: Center
+  tokens: TokenStore
+  audit: AuditLog
+  maxBytes: number
+  dataDir: string
+  zk?: RouteContext['zk']
+}
+
+type KeyParams = {env: string; '*': string}
+
+const rollbackBody = z.object({to: z.number().int().positive(), message: z.string().max(1000).optional()}).strict()
+const tokenBody = z.object({name: z.string(), role: z.enum(['viewer', 'operator', 'admin'])}).strict()
+
+/** Parse a JSON body (every body arrives as bytes) against a schema; one line on failure. */
+export function parseJsonBody<T>(body: unknown, schema: z.ZodType<T>): T {
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.isBuffer(body) ? body.toString('utf8') : '')
+  } catch {
+    throw badInput('request body is not JSON')
+  }
+
+  const result = schema.safeParse(value)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    throw badInput(`invalid request body: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
+  }
+
+  return result.data
+}
+
+function target(params: KeyParams): {env: string; key: string} {
+  return {env: validateEnv(params.env), key: validateKey(params['*'])}
+}
+
+function versionHeaders(reply: FastifyReply, meta: VersionMeta): FastifyReply {
+  return reply
+    .header('content-type', 'application/octet-stream')
+    .header('x-stconf-version', String(meta.version))
+    .header('x-stconf-sha256', meta.sha256)
+    .header('x-stconf-author', encodeURIComponent(meta.author))
+    .header('x-stconf-time', meta.time)
+    .header('x-stconf-kind', meta.kind)
+    .header('etag', `"${meta.version}"`)
+}
+
+function decodeHeader(value: string | string[] | undefined): string {
+  const raw = Array.isArray(value) ? value[0] : value
+  if (!raw) return ''
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return raw
+  }
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const {center, tokens, audit, maxBytes} = options
+  const app = Fastify({logger: false, bodyLimit: maxBytes + 64 * 1024, return503OnClosing: true})
+
+  // Every body is bytes: config content must never be decoded, and JSON bodies are parsed per route.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', {parseAs: 'buffer'}, (_request, body, done) => done(null, body))
+
+  const authorize: RouteContext['authorize'] = (headers, role) => tokens.authorize(headers.authorization as string | undefined, role)
+  const ctx: RouteContext = {
+    center,
+    authorize,
+    audit: (entry) => audit.record(entry),
+    zk: options.zk,
+    dataDir: options.dataDir,
+  }
+
+  app.setErrorHandler((error: unknown, _request, reply) => {
+    if (isStconfError(error)) {
+      return reply.status(error.status).send({error: error.code, message: error.message, ...(error.hint ? {hint: error.hint} : {})})
+    }
+
+    const fastifyError = error as {statusCode?: number; code?: string; message?: string}
+    if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply
+        .status(413)
+        .send({error: 'too-large', message: `content is over the limit of ${maxBytes} bytes (${formatBytes(maxBytes)})`})
+    }
+
+    if (fastifyError.statusCode && fastifyError.statusCode < 500) {
+      return reply.status(fastifyError.statusCode).send({error: 'bad-input', message: fastifyError.message})
+    }
+
+    return reply.status(500).send({error: 'internal', message: `internal error: ${fastifyError.message ?? String(error)}`})
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({error: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}`}),
+  )
+
+  app.get('/healthz', async (_request, reply) => {
+    const zkUp = options.zk ? options.zk.client.connected : true
+    return reply.status(zkUp ? 200 : 503).send({ok: zkUp, mode: center.mode, ...(options.zk ? {zookeeper: zkUp ? 'connected' : 'unreachable'} : {})})
+  })
+
+  app.get('/api/v1/config/:env/*', async (request: FastifyRequest<{Params: KeyParams; Querystring: {version?: string}}>, reply) => {
+    authorize(request.headers, 'viewer')
+    const {env, key} = target(request.params)
+    if (request.query.version !== undefined) {
+      const {meta, content} = await center.versionContent(env, key, parseVersion(request.query.version))
+      return versionHeaders(reply, meta).send(content)
+    }
+
+    const current = await center.current(env, key)
+    if (!current) throw new StconfError('not-found', `no key ${key} in env ${env}`, `see \`stconf ls --env ${env}\``)
+    return versionHeaders(reply, current.meta).send(current.content)
+  })
+
+  app.put('/api/v1/config/:env/*', async (request: FastifyRequest<{Params: KeyParams}>, reply) => {
+    const caller = authorize(request.headers, 'operator')
+    const {env, key} = target(request.params)
+    const content = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+    checkSize(content, maxBytes)
+    const ifMatch = request.headers['if-match']
+    const expectVersion = ifMatch === undefined ? undefined : parseExpect(String(ifMatch))
+    const result = await center.push({env, key, content, author: caller.name, message: decodeHeader(request.headers['x-stconf-message']), expectVersion})
+    return reply.status(result.changed ? 201 : 200).header('etag', `"${result.meta.version}"`).send({changed: result.changed, env, key, ...result.meta})
+  })
+
+  app.get('/api/v1/history/:env/*', async (request: FastifyRequest<{Params: KeyParams; Querystring: {limit?: string}}>) => {
+    authorize(request.headers, 'viewer')
+    const {env, key} = target(request.params)
+    const limit = request.query.limit === undefined ? 100 : parseVersion(request.query.limit, 'limit')
+    return {env, key, versions: await center.historyOf(env, key, limit)}
+  })
+
+  app.post('/api/v1/rollback/:env/*', async (request: FastifyRequest<{Params: KeyParams}>, reply) => {
+    const caller = authorize(request.headers, 'operator')
+    const {env, key} = target(request.params)
+    const body = parseJsonBody(request.body, rollbackBody)
+    const result = await center.rollback(env, key, body.to, caller.name, body.message)
+    return reply.status(result.changed ? 201 : 200).send({changed: result.changed, env, key, ...result.meta})
+  })
+
+  app.get('/api/v1/keys/:env', async (request: FastifyRequest<{Params: {env: string}; Querystring: {prefix?: string}}>) => {
+    authorize(request.headers, 'viewer')
+    const env = validateEnv(request.params.env)
+    const prefix = request.query.prefix ? request.query.prefix.replace(/\/?$/, '/') : ''
+    const keys = (await center.list(env)).filter((k) => k.key.startsWith(prefix))
+    return {env, keys: keys.map(({key, meta}) => ({key, ...meta}))}
+  })
+
+  app.get('/api/v1/audit', async (request: FastifyRequest<{Querystring: {since?: string; limit?: string}}>) => {
+    authorize(request.headers, 'viewer')
+    const since = request.query.since ? new Date(request.query.since) : undefined
+    if (since && Number.isNaN(since.getTime())) throw badInput(`invalid --since "${request.query.since}"`, 'use an ISO date like 2026-11-01 or 2026-11-01T10:00:00Z')
+    const limit = request.query.limit === undefined ? 1000 : parseVersion(request.query.limit, 'limit')
+    return {entries: await audit.list(since, limit)}
+  })
+
+  app.get('/api/v1/tokens', async (request) => {
+    authorize(request.headers, 'admin')
+    return {tokens: tokens.list()}
+  })
+
+  app.post('/api/v1/tokens', async (request, reply) => {
+    const caller = authorize(request.headers, 'admin')
+    const body = parseJsonBody(request.body, tokenBody)
+    const token = await tokens.create(body.name, body.role)
+    await audit.record({actor: caller.name, action: 'token-create', detail: `${body.name} (${body.role})`})
+    return reply.status(201).send({name: body.name, role: body.role, token})
+  })
+
+  app.delete('/api/v1/tokens/:name', async (request: FastifyRequest<{Params: {name: string}}>) => {
+    const caller = authorize(request.headers, 'admin')
+    await tokens.revoke(request.params.name)
+    await audit.record({actor: caller.name, action: 'token-revoke', detail: request.params.name})
+    return {revoked: request.params.name}
+  })
+
+  await registerAgentRoutes(app, ctx)
+  return app
+}
+
+function parseExpect(raw: string): number {
+  const unquoted = raw.trim().replace(/^W\//, '').replaceAll('"', '')
+  if (unquoted === '0') return 0
+  return parseVersion(unquoted, 'If-Match version')
+}

@@ -1,0 +1,174 @@
+// The center's logic: versions, history, audit. The HTTP layer (app.ts) only translates to these calls.
+//
+// Write order for every change: blob -> store (ZooKeeper multi or embedded pointer) -> history -> audit.
+// A crash after the store commit leaves history one version behind; reconcile() at start fills it in
+// from the store, so a version the store holds is never lost and a version number is never reused.
+import {EventEmitter} from 'node:events'
+import {conflict, isStconfError, notFound} from '../errors.js'
+import {sha256, type VersionKind, type VersionMeta} from '../model.js'
+import type {ConfigStore, ForeignChange} from '../store/types.js'
+import type {AuditLog} from './audit.js'
+import type {CenterApi, ChangeEvent, Current, PushInput, PushResult} from './center-types.js'
+import type {History} from './history.js'
+import {KeyedLock} from './keyed-lock.js'
+
+export const OUT_OF_BAND_AUTHOR = 'zookeeper'
+
+export class Center implements CenterApi {
+  private readonly events = new EventEmitter()
+  private readonly lock = new KeyedLock()
+
+  constructor(
+    readonly store: ConfigStore,
+    readonly history: History,
+    readonly auditLog: AuditLog,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.events.setMaxListeners(0)
+  }
+
+  get mode(): 'embedded' | 'zookeeper' {
+    return this.store.mode
+  }
+
+  async start(): Promise<void> {
+    await this.store.start()
+    await this.reconcile().catch(() => undefined) // ZooKeeper down: reconciled by the foreign scan later
+    this.store.watchForeign?.((change) => this.recordForeign(change))
+  }
+
+  async close(): Promise<void> {
+    await this.store.close()
+  }
+
+  onChange(listener: (event: ChangeEvent) => void): () => void {
+    this.events.on('change', listener)
+    return () => this.events.off('change', listener)
+  }
+
+  current(env: string, key: string): Promise<Current | null> {
+    return this.store.get(env, key)
+  }
+
+  meta(env: string, key: string): Promise<VersionMeta | null> {
+    return this.store.getMeta(env, key)
+  }
+
+  list(env: string): Promise<Array<{key: string; meta: VersionMeta}>> {
+    return this.store.list(env)
+  }
+
+  async push(input: PushInput): Promise<PushResult> {
+    return this.lock.run(`${input.env}/${input.key}`, async () => {
+      // Retry only the store's own races (another serve, an out-of-band write); a stale
+      // expectVersion is the caller's conflict and is reported at once.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.pushOnce(input)
+        } catch (error) {
+          const retryable = isStconfError(error) && error.code === 'conflict' && !(error as {caller?: boolean}).caller
+          if (!retryable || attempt >= 4) throw error
+          await new Promise((resolve) => setTimeout(resolve, 25 * (attempt + 1)))
+        }
+      }
+    })
+  }
+
+  async rollback(env: string, key: string, to: number, author: string, message?: string): Promise<PushResult> {
+    const target = await this.history.get(env, key, to)
+    if (!target) throw notFound(`${env}/${key} has no version ${to}`, `see \`stconf history ${key} --env ${env}\``)
+    const content = await this.history.getBlob(target.sha256)
+    if (!content) throw new Error(`blob of ${env}/${key} version ${to} is missing`)
+    return this.push({env, key, content, author, message: message ?? `rollback to version ${to}`, kind: 'rollback'})
+  }
+
+  async versionContent(env: string, key: string, version: number): Promise<{meta: VersionMeta; content: Buffer}> {
+    const meta = await this.history.get(env, key, version)
+    if (!meta) throw notFound(`${env}/${key} has no version ${version}`, `see \`stconf history ${key} --env ${env}\``)
+    const content = await this.history.getBlob(meta.sha256)
+    if (!content) throw new Error(`blob of ${env}/${key} version ${version} is missing`)
+    return {meta, content}
+  }
+
+  async historyOf(env: string, key: string, limit?: number): Promise<VersionMeta[]> {
+    const entries = await this.history.list(env, key, limit)
+    if (entries.length === 0 && !(await this.store.getMeta(env, key))) throw notFound(`no key ${key} in env ${env}`)
+    return entries
+  }
+
+  private async pushOnce(input: PushInput): Promise<PushResult> {
+    const {env, key, content} = input
+    const current = await this.store.getMeta(env, key)
+    const currentVersion = current?.version ?? 0
+    if (input.expectVersion !== undefined && input.expectVersion !== currentVersion) {
+      const error = conflict(
+        `conflict: ${env}/${key} is at version ${currentVersion}, not ${input.expectVersion}`,
+        'pull the current version, merge, and push again',
+      )
+      Object.assign(error, {caller: true})
+      throw error
+    }
+
+    const hash = sha256(content)
+    if (current && current.sha256 === hash) return {changed: false, meta: current}
+    const version = Math.max(currentVersion, await this.history.lastVersion(env, key)) + 1
+    const meta = this.newMeta(version, content, input.author, input.message, input.kind ?? 'push')
+    await this.history.putBlob(content)
+    await this.store.commit(env, key, content, meta, currentVersion)
+    await this.history.append(env, key, meta)
+    await this.auditLog.record({actor: input.author, action: meta.kind, env, key, version, detail: input.message || undefined})
+    this.events.emit('change', {env, key, meta} satisfies ChangeEvent)
+    return {changed: true, meta}
+  }
+
+  /** A change made straight in ZooKeeper: record it as an out-of-band version (or audit a deletion). */
+  private async recordForeign(change: ForeignChange): Promise<void> {
+    const {env, key} = change
+    await this.lock.run(`${env}/${key}`, async () => {
+      if (change.content === null) {
+        await this.auditLog.record({
+          actor: OUT_OF_BAND_AUTHOR,
+          action: 'out-of-band-delete',
+          env,
+          key,
+          detail: 'content node deleted in ZooKeeper; agents keep their files',
+        })
+        return
+      }
+
+      const current = await this.store.getMeta(env, key)
+      const hash = sha256(change.content)
+      if (current?.sha256 === hash) return
+      const version = Math.max(current?.version ?? 0, await this.history.lastVersion(env, key)) + 1
+      const meta = this.newMeta(version, change.content, OUT_OF_BAND_AUTHOR, 'changed in ZooKeeper, not through stconf', 'out-of-band')
+      await this.history.putBlob(change.content)
+      try {
+        await this.store.commitForeign!(change, meta, current?.version ?? 0)
+      } catch (error) {
+        if (isStconfError(error) && error.code === 'conflict') return // it moved again; the next scan sees it
+        throw error
+      }
+
+      await this.history.append(env, key, meta)
+      await this.auditLog.record({actor: OUT_OF_BAND_AUTHOR, action: 'out-of-band', env, key, version, detail: meta.message})
+      this.events.emit('change', {env, key, meta} satisfies ChangeEvent)
+    })
+  }
+
+  /** Fill history with versions the store holds but history lacks (a crash between the two writes). */
+  private async reconcile(): Promise<void> {
+    for (const env of await this.store.envs()) {
+      for (const {key, meta} of await this.store.list(env)) {
+        if (meta.version <= (await this.history.lastVersion(env, key))) continue
+        const current = await this.store.get(env, key)
+        if (current) await this.history.putBlob(current.content)
+        await this.history.append(env, key, meta)
+        await this.auditLog.record({actor: 'stconf', action: 'reconcile', env, key, version: meta.version, detail: 'recorded after a restart'})
+      }
+    }
+  }
+
+  private newMeta(version: number, content: Buffer, author: string, message: string, kind: VersionKind): VersionMeta {
+    return {version, sha256: sha256(content), size: content.length, author, message, time: this.now().toISOString(), kind}
+  }
+}

@@ -1,0 +1,91 @@
+// Starting and stopping the center: data dir, store (embedded or ZooKeeper), tokens, HTTP.
+import {mkdir} from 'node:fs/promises'
+import {resolve} from 'node:path'
+import type {FastifyInstance} from 'fastify'
+import {badInput} from '../errors.js'
+import {DEFAULT_MAX_BYTES} from '../model.js'
+import type {ConfigStore} from '../store/types.js'
+import {buildApp} from './app.js'
+import {AuditLog} from './audit.js'
+import {Center} from './center.js'
+import {History} from './history.js'
+import {TokenStore} from './tokens.js'
+
+export interface ServeOptions {
+  port: number
+  host: string
+  dataDir: string
+  zk?: string
+  zkRoot: string
+  zkAuth?: string
+  zkSessionTimeoutMs?: number
+  maxBytes?: number
+  adminToken?: string
+}
+
+export interface RunningServer {
+  url: string
+  mode: 'embedded' | 'zookeeper'
+  /** a freshly made admin token, to print once; undefined when one existed or came from the env */
+  newAdminToken?: string
+  close(): Promise<void>
+}
+
+const ZK_CONNECT_RE = /^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  if (options.zk !== undefined && !ZK_CONNECT_RE.test(options.zk)) {
+    throw badInput(`invalid --zk "${options.zk}"`, 'use host:port[,host:port...], e.g. --zk 127.0.0.1:2181')
+  }
+
+  if (!/^(\/[A-Za-z0-9._-]+)+$/.test(options.zkRoot)) throw badInput(`invalid --zk-root "${options.zkRoot}"`, 'use an absolute znode path like /stconf')
+  const dataDir = resolve(options.dataDir)
+  await mkdir(dataDir, {recursive: true, mode: 0o700})
+  const history = new History(dataDir)
+  const audit = new AuditLog(dataDir)
+  const tokens = await TokenStore.open(dataDir)
+  const newAdminToken = await tokens.bootstrap(options.adminToken)
+
+  let store: ConfigStore
+  let zk: {client: import('../zk/zk-client.js').ZkClient; root: string} | undefined
+  if (options.zk) {
+    // Only ZooKeeper mode loads the ZooKeeper client.
+    const {ZkClient} = await import('../zk/zk-client.js')
+    const {ZkStore} = await import('../store/zk-store.js')
+    const client = new ZkClient({connect: options.zk, sessionTimeoutMs: options.zkSessionTimeoutMs ?? 10_000, auth: options.zkAuth})
+    client.start()
+    zk = {client, root: options.zkRoot}
+    store = new ZkStore(client, options.zkRoot)
+  } else {
+    const {EmbeddedStore} = await import('../store/embedded.js')
+    store = new EmbeddedStore(dataDir, history)
+  }
+
+  const center = new Center(store, history, audit)
+  await center.start()
+  let app: FastifyInstance
+  try {
+    app = await buildApp({center, tokens, audit, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, zk})
+    await app.listen({port: options.port, host: options.host})
+  } catch (error) {
+    await center.close()
+    zk?.client.close()
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') throw badInput(`port ${options.port} on ${options.host} is in use`, 'stop the other process or pick --port')
+    if (code === 'EADDRNOTAVAIL') throw badInput(`cannot listen on ${options.host}`, 'pick a --host address of this machine')
+    throw error
+  }
+
+  const address = app.server.address() as {port: number}
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host
+  return {
+    url: `http://${host}:${address.port}`,
+    mode: center.mode,
+    newAdminToken,
+    async close() {
+      await app.close()
+      await center.close()
+      zk?.client.close()
+    },
+  }
+}

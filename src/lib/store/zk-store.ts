@@ -1,0 +1,240 @@
+// The ZooKeeper store.
+//
+//   <root>/config/<env>/<key>   exactly the bytes of the current version (zkCli `get` prints the file)
+//   <root>/meta/<env>/<key>     JSON VersionMeta of that version
+//
+// Content and meta change together in one multi, guarded by the versions of both znodes, so two
+// serve processes (or a write straight into ZooKeeper) can never interleave a half-update.
+// Changes made behind serve's back are found by a scan of /config (triggered by watches, and every
+// scanIntervalMs as a safety net, since watches fire once and miss what happens before re-arming).
+import {conflict} from '../errors.js'
+import {sha256, type VersionMeta} from '../model.js'
+import {ZkClient, ZkConflictError, zkPath, type ZkOp} from '../zk/zk-client.js'
+import type {ConfigStore, ForeignChange, StoredCurrent} from './types.js'
+
+interface MetaRead {
+  meta: VersionMeta
+  statVersion: number
+}
+
+export class ZkStore implements ConfigStore {
+  readonly mode = 'zookeeper' as const
+  private scanTimer?: NodeJS.Timeout
+  private scanning = false
+  private rescan = false
+  private readonly armed = new Set<string>()
+  /** config leaf path -> mzxid last handled */
+  private readonly seen = new Map<string, string>()
+  private onForeign?: (change: ForeignChange) => Promise<void>
+  private firstScanDone = false
+
+  constructor(
+    readonly zk: ZkClient,
+    readonly root: string,
+    private readonly scanIntervalMs = 2000,
+  ) {}
+
+  async start(): Promise<void> {
+    // Watches die with a session: forget which ones are armed so the next scan re-arms them all.
+    this.zk.on('session', () => this.armed.clear())
+    this.zk.on('connected', () => this.triggerScan())
+    try {
+      await this.zk.waitConnected()
+      for (const dir of ['config', 'meta', 'instances']) await this.zk.mkdirp(zkPath(this.root, dir))
+    } catch {
+      // ZooKeeper is down at start: serve still starts, answers 503 and catches up when it returns.
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.scanTimer)
+    this.onForeign = undefined
+  }
+
+  async getMeta(env: string, key: string): Promise<VersionMeta | null> {
+    return (await this.readMeta(env, key))?.meta ?? null
+  }
+
+  async get(env: string, key: string): Promise<StoredCurrent | null> {
+    // Content and meta are two reads; a push between them shows as a sha mismatch: read again.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const content = await this.zk.getData(this.configPath(env, key))
+      const meta = await this.readMeta(env, key)
+      if (!content || !meta) return null
+      if (sha256(content.data) === meta.meta.sha256) return {meta: meta.meta, content: content.data}
+      if (attempt === 2 && this.onForeign) {
+        await this.onForeign({env, key, content: content.data, contentVersion: content.stat.version})
+      }
+
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+
+    throw conflict(`conflict: ${env}/${key} is being changed; try again`)
+  }
+
+  async commit(env: string, key: string, content: Buffer, meta: VersionMeta, previous: number): Promise<void> {
+    const current = await this.readMeta(env, key)
+    if ((current?.meta.version ?? 0) !== previous) {
+      throw conflict(`conflict: ${env}/${key} is at version ${current?.meta.version ?? 0}, not ${previous}`)
+    }
+
+    const configPath = this.configPath(env, key)
+    const metaPath = this.metaPath(env, key)
+    const contentStat = await this.zk.exists(configPath)
+    await this.ensureParents(configPath, metaPath)
+    const ops: ZkOp[] = [
+      contentStat
+        ? {op: 'set', path: configPath, data: content, version: contentStat.version}
+        : {op: 'create', path: configPath, data: content},
+      current
+        ? {op: 'set', path: metaPath, data: Buffer.from(JSON.stringify(meta)), version: current.statVersion}
+        : {op: 'create', path: metaPath, data: Buffer.from(JSON.stringify(meta))},
+    ]
+    await this.multi(env, key, ops)
+    this.seen.set(configPath, '') // our own write: the scan compares sha with meta and finds them equal
+  }
+
+  async commitForeign(change: ForeignChange, meta: VersionMeta, previous: number): Promise<void> {
+    const current = await this.readMeta(change.env, change.key)
+    if ((current?.meta.version ?? 0) !== previous) throw conflict(`conflict: ${change.env}/${change.key} moved on`)
+    const metaPath = this.metaPath(change.env, change.key)
+    await this.ensureParents(metaPath)
+    await this.multi(change.env, change.key, [
+      {op: 'check', path: this.configPath(change.env, change.key), version: change.contentVersion},
+      current
+        ? {op: 'set', path: metaPath, data: Buffer.from(JSON.stringify(meta)), version: current.statVersion}
+        : {op: 'create', path: metaPath, data: Buffer.from(JSON.stringify(meta))},
+    ])
+  }
+
+  async envs(): Promise<string[]> {
+    return (await this.zk.getChildren(zkPath(this.root, 'meta'))) ?? []
+  }
+
+  async list(env: string): Promise<Array<{key: string; meta: VersionMeta}>> {
+    const out: Array<{key: string; meta: VersionMeta}> = []
+    const walk = async (relative: string): Promise<void> => {
+      const path = zkPath(this.root, 'meta', env, relative)
+      const [node, children] = await Promise.all([relative ? this.zk.getData(path) : null, this.zk.getChildren(path)])
+      const meta = node && node.data.length > 0 ? parseMeta(node.data) : null
+      if (meta) out.push({key: relative, meta})
+      await Promise.all((children ?? []).map((child) => walk(relative ? `${relative}/${child}` : child)))
+    }
+
+    await walk('')
+    return out.sort((a, b) => a.key.localeCompare(b.key))
+  }
+
+  watchForeign(onForeign: (change: ForeignChange) => Promise<void>): void {
+    this.onForeign = onForeign
+    this.scanTimer = setInterval(() => this.triggerScan(), this.scanIntervalMs)
+    this.scanTimer.unref()
+    this.triggerScan()
+  }
+
+  private triggerScan(): void {
+    if (!this.onForeign) return
+    if (this.scanning) {
+      this.rescan = true
+      return
+    }
+
+    this.scanning = true
+    void this.scan()
+      .catch(() => undefined) // ZooKeeper down: the next tick tries again
+      .finally(() => {
+        this.scanning = false
+        if (this.rescan) {
+          this.rescan = false
+          this.triggerScan()
+        }
+      })
+  }
+
+  /** Find config leaves whose bytes no longer match their meta (written straight into ZooKeeper). */
+  private async scan(): Promise<void> {
+    if (!this.zk.connected) return
+    const found = new Set<string>()
+    const walk = async (env: string, relative: string): Promise<void> => {
+      const path = zkPath(this.root, 'config', env, relative)
+      const children = await this.zk.getChildren(path, this.watcherFor(`children:${path}`))
+      if (children === null) return
+      if (children.length === 0 && relative.includes('/')) {
+        found.add(path)
+        await this.checkLeaf(env, relative, path)
+        return
+      }
+
+      await Promise.all(children.map((child) => walk(env, relative ? `${relative}/${child}` : child)))
+    }
+
+    const envs = (await this.zk.getChildren(zkPath(this.root, 'config'), this.watcherFor('children:/'))) ?? []
+    await Promise.all(envs.map((env) => walk(env, '')))
+    for (const path of [...this.seen.keys()]) {
+      if (found.has(path)) continue
+      this.seen.delete(path)
+      const [env, ...rest] = path.slice(zkPath(this.root, 'config').length + 1).split('/')
+      if (this.firstScanDone) await this.onForeign?.({env, key: rest.join('/'), content: null, contentVersion: -1})
+    }
+
+    this.firstScanDone = true
+  }
+
+  private async checkLeaf(env: string, key: string, path: string): Promise<void> {
+    const node = await this.zk.getData(path, this.watcherFor(`data:${path}`))
+    if (!node) return
+    if (this.seen.get(path) === node.stat.mzxid) return
+    const meta = await this.getMeta(env, key)
+    if (!meta || meta.sha256 !== sha256(node.data)) {
+      await this.onForeign?.({env, key, content: node.data, contentVersion: node.stat.version})
+    }
+
+    this.seen.set(path, node.stat.mzxid)
+  }
+
+  /** A watcher only when none is armed for this path: the raw client stacks duplicate listeners. */
+  private watcherFor(id: string): (() => void) | undefined {
+    if (this.armed.has(id)) return undefined
+    this.armed.add(id)
+    return () => {
+      this.armed.delete(id)
+      this.triggerScan()
+    }
+  }
+
+  private async multi(env: string, key: string, ops: ZkOp[]): Promise<void> {
+    try {
+      await this.zk.multi(ops)
+    } catch (error) {
+      if (error instanceof ZkConflictError) throw conflict(`conflict: ${env}/${key} changed while writing`)
+      throw error
+    }
+  }
+
+  private async ensureParents(...paths: string[]): Promise<void> {
+    for (const path of paths) await this.zk.mkdirp(path.slice(0, path.lastIndexOf('/')))
+  }
+
+  private async readMeta(env: string, key: string): Promise<MetaRead | null> {
+    const node = await this.zk.getData(this.metaPath(env, key))
+    const meta = node && node.data.length > 0 ? parseMeta(node.data) : null
+    return meta && node ? {meta, statVersion: node.stat.version} : null
+  }
+
+  private configPath(env: string, key: string): string {
+    return zkPath(this.root, 'config', env, key)
+  }
+
+  private metaPath(env: string, key: string): string {
+    return zkPath(this.root, 'meta', env, key)
+  }
+}
+
+function parseMeta(data: Buffer): VersionMeta | null {
+  try {
+    const meta = JSON.parse(data.toString('utf8')) as VersionMeta
+    return typeof meta.version === 'number' && typeof meta.sha256 === 'string' ? meta : null
+  } catch {
+    return null
+  }
+}
