@@ -1,0 +1,313 @@
+// The agent: one source, one pipeline, one report. Sources say "key K may have changed"; a poll
+// every pollInterval is the safety net (never two polls at once); each file syncs one change at a
+// time and coalesces requests that arrive meanwhile. When the center is down nothing on disk is
+// touched: the agent starts from its files and cache, keeps running, and converges when it returns.
+import {mkdir} from 'node:fs/promises'
+import {join} from 'node:path'
+import {formatErrorLine, isStconfError} from '../errors.js'
+import type {VersionMeta} from '../model.js'
+import type {ZkClient} from '../zk/zk-client.js'
+import {ManagedFile, Pipeline} from './apply.js'
+import type {AgentConfig} from './config.js'
+import {HttpSource} from './source-http.js'
+import {ZkSource} from './source-zk.js'
+import type {FileReport, InstanceReport, Logger, Source} from './types.js'
+
+export interface AgentOptions {
+  config: AgentConfig
+  logger: Logger
+  agentVersion: string
+  /** inject a source (tests, benchmarks) */
+  source?: Source
+  /** share one ZooKeeper client (benchmarks with many agents in one process) */
+  zkClient?: ZkClient
+  /** failed versions carried over from a previous Agent (SIGHUP reload): still not retried */
+  inheritFailed?: Map<string, {version: number; sha256: string}>
+}
+
+export interface OnceResult {
+  inSync: boolean
+  files: Array<FileReport & {centerVersion: number | null}>
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve()
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+      {once: true},
+    )
+  })
+
+export function createSource(config: AgentConfig, logger: Logger, zkClient?: ZkClient): Source {
+  if (config.source.kind === 'zk') {
+    return new ZkSource({
+      connect: config.source.connect,
+      root: config.source.root,
+      env: config.env,
+      host: config.host,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      logger,
+      client: zkClient,
+    })
+  }
+
+  return new HttpSource({
+    url: config.source.url,
+    token: config.token,
+    env: config.env,
+    host: config.host,
+    heartbeatMs: Math.min(Math.max(config.pollIntervalMs * 2.5, 5000), 30_000),
+    logger,
+  })
+}
+
+export class Agent {
+  readonly files: ManagedFile[]
+  private readonly source: Source
+  private readonly pipeline: Pipeline
+  private readonly controller = new AbortController()
+  private readonly running = new Map<ManagedFile, Promise<void>>()
+  private readonly again = new Set<ManagedFile>()
+  private readonly startedAt = new Date().toISOString()
+  private reportTimer?: NodeJS.Timeout
+  private reporting?: Promise<void>
+  private reportAgain = false
+  private centerDown = false
+  private lastErrors = new Map<ManagedFile, string>()
+  private stopped = false
+
+  constructor(private readonly options: AgentOptions) {
+    const {config, logger} = options
+    this.files = config.files.map((spec) => new ManagedFile(spec, join(config.cacheDir, config.env)))
+    for (const file of this.files) file.failed = options.inheritFailed?.get(file.spec.dest)
+    this.source = options.source ?? createSource(config, logger, options.zkClient)
+    this.pipeline = new Pipeline({cacheDir: config.cacheDir, logger, onReport: () => this.scheduleReport()})
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal
+  }
+
+  /** Failed versions by dest, for the next Agent after a config reload. */
+  failedVersions(): Map<string, {version: number; sha256: string}> {
+    const out = new Map<string, {version: number; sha256: string}>()
+    for (const file of this.files) if (file.failed) out.set(file.spec.dest, file.failed)
+    return out
+  }
+
+  report(): InstanceReport {
+    const {config, agentVersion} = this.options
+    return {
+      host: config.host,
+      pid: process.pid,
+      agentVersion,
+      startedAt: this.startedAt,
+      updatedAt: new Date().toISOString(),
+      files: this.files.map((file) => file.report()),
+    }
+  }
+
+  private async prepare(): Promise<void> {
+    await mkdir(join(this.options.config.cacheDir, this.options.config.env), {recursive: true, mode: 0o700})
+    for (const file of this.files) await this.pipeline.restore(file)
+  }
+
+  /** Follow the center until stop(). Resolves once started; never fails because the center is down. */
+  async start(): Promise<void> {
+    await this.prepare()
+    const {logger, config} = this.options
+    logger.info('agent started', {source: this.source.description, env: config.env, host: config.host, files: this.files.length})
+    await this.source.start(
+      this.files.map((file) => file.key),
+      (key) => this.changed(key),
+      this.controller.signal,
+    )
+    this.scheduleReport()
+    void this.pollLoop()
+  }
+
+  /** Apply the current state once (provisioning, cron). */
+  async runOnce(timeoutMs = 30_000): Promise<OnceResult> {
+    await this.prepare()
+    const deadline = Date.now() + timeoutMs
+    await this.source.start([], () => undefined, this.controller.signal)
+    let metas: Map<string, VersionMeta | null> | undefined
+    let lastError: unknown
+    while (!metas && Date.now() < deadline) {
+      try {
+        metas = await this.source.metas([...new Set(this.files.map((file) => file.key))])
+      } catch (error) {
+        lastError = error
+        await sleep(250, this.controller.signal)
+      }
+    }
+
+    if (!metas) {
+      await this.stop()
+      throw lastError
+    }
+
+    for (const file of this.files) await this.syncFile(file)
+    await this.pipeline.idle(true)
+    // Read again: the answer is about the center as it is now.
+    const after = await this.source.metas([...new Set(this.files.map((file) => file.key))]).catch(() => metas!)
+    const files = this.files.map((file) => {
+      const center = after.get(file.key) ?? null
+      return {...file.report(), centerVersion: center?.version ?? null}
+    })
+    const inSync = this.files.every((file) => {
+      const center = after.get(file.key)
+      return file.status === 'ok' && center && file.applied?.version === center.version && file.applied.sha256 === center.sha256
+    })
+    await this.sendReport().catch(() => undefined)
+    await this.stop()
+    return {inSync, files}
+  }
+
+  private changed(key: string): void {
+    for (const file of this.files) if (file.key === key) this.requestSync(file)
+  }
+
+  private requestSync(file: ManagedFile): void {
+    if (this.stopped) return
+    if (this.running.has(file)) {
+      this.again.add(file)
+      return
+    }
+
+    const run = (async () => {
+      do {
+        this.again.delete(file)
+        await this.syncFile(file)
+      } while (this.again.has(file) && !this.stopped)
+    })().finally(() => this.running.delete(file))
+    this.running.set(file, run)
+  }
+
+  private async syncFile(file: ManagedFile): Promise<void> {
+    const {logger} = this.options
+    try {
+      const meta = (await this.source.metas([file.key])).get(file.key) ?? null
+      this.centerUp()
+      if (!meta) {
+        // Deleted (or never pushed): the file on disk stays exactly as it is.
+        const message = `key ${file.key} does not exist in the center (file left as it is)`
+        if (file.error !== message) {
+          if (!file.applied) file.status = 'pending'
+          file.error = message
+          logger.warn('key not in the center; leaving the file untouched', {key: file.key, dest: file.spec.dest})
+          this.scheduleReport()
+        }
+
+        return
+      }
+
+      if (file.error?.startsWith(`key ${file.key} does not exist`)) {
+        file.error = null
+        this.scheduleReport()
+      }
+
+      if (!(await file.needs(meta))) return
+      const current = await this.source.fetch(file.key)
+      if (!current || !(await file.needs(current.meta))) return
+      await this.pipeline.apply(file, current.meta, current.content)
+      this.lastErrors.delete(file)
+    } catch (error) {
+      if (isStconfError(error) && error.code === 'unavailable') {
+        this.centerDownNow(error)
+        return
+      }
+
+      const message = formatErrorLine(error)
+      file.status = 'error'
+      file.error = message
+      this.scheduleReport()
+      if (this.lastErrors.get(file) !== message) logger.error('could not apply', {key: file.key, dest: file.spec.dest, error: message})
+      this.lastErrors.set(file, message)
+    }
+  }
+
+  private centerDownNow(error: unknown): void {
+    if (this.centerDown) return
+    this.centerDown = true
+    this.options.logger.warn('center unreachable; keeping local files', {error: formatErrorLine(error)})
+  }
+
+  private centerUp(): void {
+    if (!this.centerDown) return
+    this.centerDown = false
+    this.options.logger.info('center reachable again')
+  }
+
+  /** The safety net: compare every key's version; sequential, so polls never pile up. */
+  private async pollLoop(): Promise<void> {
+    const signal = this.controller.signal
+    const keys = [...new Set(this.files.map((file) => file.key))]
+    while (!signal.aborted) {
+      await sleep(this.options.config.pollIntervalMs, signal)
+      if (signal.aborted) return
+      try {
+        const metas = await this.source.metas(keys)
+        this.centerUp()
+        for (const file of this.files) {
+          const meta = metas.get(file.key)
+          if (!meta) {
+            if (!file.error) this.requestSync(file)
+          } else if (await file.needs(meta)) this.requestSync(file)
+        }
+
+        // A report that failed while the center was down is sent again.
+        if (this.reportAgain || !this.reporting) this.scheduleReport()
+      } catch (error) {
+        if (isStconfError(error) && error.code === 'unavailable') this.centerDownNow(error)
+        else this.options.logger.error('poll failed', {error: formatErrorLine(error)})
+      }
+    }
+  }
+
+  private scheduleReport(): void {
+    if (this.stopped || this.reportTimer) return
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = undefined
+      if (this.reporting) {
+        this.reportAgain = true
+        return
+      }
+
+      this.reporting = this.sendReport()
+        .catch(() => {
+          this.reportAgain = true
+        })
+        .finally(() => {
+          this.reporting = undefined
+          if (this.reportAgain) {
+            this.reportAgain = false
+            this.scheduleReport()
+          }
+        })
+    }, 20)
+  }
+
+  private async sendReport(): Promise<void> {
+    await this.source.report(this.report())
+  }
+
+  /** Stop cleanly: finish the change in flight (no half-applied file), run pending reloads, withdraw the report. */
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    this.controller.abort()
+    clearTimeout(this.reportTimer)
+    await Promise.allSettled([...this.running.values()])
+    await this.pipeline.idle(true)
+    await this.reporting?.catch(() => undefined)
+    await this.source.stop()
+    this.options.logger.info('agent stopped')
+  }
+}

@@ -1,0 +1,229 @@
+// The agent's config file: YAML (or JSON, which YAML reads too), validated on load. Every mistake
+// becomes one line naming the field, so an operator fixes them all in one go.
+import {readFile} from 'node:fs/promises'
+import {hostname} from 'node:os'
+import {isAbsolute, normalize} from 'node:path'
+import {parse as parseYaml} from 'yaml'
+import {z} from 'zod'
+import {badInput, StconfError} from '../errors.js'
+import {validateEnv, validateKey} from '../model.js'
+
+export type SourceSpec =
+  | {kind: 'zk'; connect: string; root: string; url: string}
+  | {kind: 'http'; url: string}
+
+export interface FileSpec {
+  key: string
+  dest: string
+  /** undefined: keep the old file's mode, else 0644 */
+  mode?: number
+  check?: string
+  reload?: string
+  reloadTimeoutMs: number
+  waitMs: number
+}
+
+export interface AgentConfig {
+  source: SourceSpec
+  env: string
+  host: string
+  token?: string
+  cacheDir: string
+  pollIntervalMs: number
+  /** ZooKeeper session timeout (zk source) */
+  sessionTimeoutMs: number
+  files: FileSpec[]
+}
+
+const UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
+
+/** "500ms", "2s", "1m", "1.5s", "1h"; a bare number is milliseconds. Returns undefined when malformed. */
+export function parseDuration(raw: string | number): number | undefined {
+  if (typeof raw === 'number') return Number.isFinite(raw) && raw >= 0 ? Math.round(raw) : undefined
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(raw)
+  if (!match) return undefined
+  return Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms'])
+}
+
+/** zk://h1:2181,h2:2181/root or http(s)://host:port[/prefix] */
+export function parseSource(raw: string): SourceSpec | string {
+  if (raw.startsWith('zk://')) {
+    const rest = raw.slice('zk://'.length)
+    const slash = rest.indexOf('/')
+    const connect = slash === -1 ? rest : rest.slice(0, slash)
+    const root = slash === -1 ? '/stconf' : rest.slice(slash).replace(/\/+$/, '') || '/stconf'
+    if (!/^[^,/\s]+:\d+(,[^,/\s]+:\d+)*$/.test(connect)) return 'expected zk://host:port[,host:port...]/root'
+    return {kind: 'zk', connect, root, url: raw}
+  }
+
+  if (/^https?:\/\//.test(raw)) {
+    try {
+      const url = new URL(raw)
+      return {kind: 'http', url: url.toString().replace(/\/+$/, '')}
+    } catch {
+      return 'not a valid URL'
+    }
+  }
+
+  return 'expected zk://host:port[,host:port...]/root or http(s)://server:port'
+}
+
+const duration = (what: string) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const ms = parseDuration(value)
+    if (ms === undefined) {
+      ctx.addIssue({code: 'custom', message: `"${value}" is not a duration (like 500ms, 2s, 1m)`})
+      return z.NEVER
+    }
+
+    if (what === 'positive' && ms === 0) {
+      ctx.addIssue({code: 'custom', message: 'must be more than 0'})
+      return z.NEVER
+    }
+
+    return ms
+  })
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty')
+
+const fileSchema = z.strictObject({
+  key: z.string().superRefine((key, ctx) => {
+    try {
+      validateKey(key)
+    } catch (error) {
+      ctx.addIssue({code: 'custom', message: (error as Error).message})
+    }
+  }),
+  dest: z.string().refine((dest) => isAbsolute(dest), 'must be an absolute path'),
+  mode: z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined
+      // A YAML 0644 without quotes is read as the decimal 644: accept it as the octal it looks like.
+      const text = String(value)
+      if (!/^0?[0-7]{3,4}$/.test(text)) {
+        ctx.addIssue({code: 'custom', message: `"${text}" is not an octal file mode (like "0644")`})
+        return z.NEVER
+      }
+
+      return Number.parseInt(text, 8)
+    }),
+  check: nonEmpty.optional(),
+  reload: nonEmpty.optional(),
+  reloadTimeout: duration('positive').optional(),
+  wait: duration('any').optional(),
+})
+
+const configSchema = z.strictObject({
+  source: z.string().transform((value, ctx) => {
+    const parsed = parseSource(value)
+    if (typeof parsed === 'string') {
+      ctx.addIssue({code: 'custom', message: `"${value}": ${parsed}`})
+      return z.NEVER
+    }
+
+    return parsed
+  }),
+  env: z.string().superRefine((env, ctx) => {
+    try {
+      validateEnv(env)
+    } catch (error) {
+      ctx.addIssue({code: 'custom', message: (error as Error).message})
+    }
+  }),
+  host: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 characters: letters, digits, ".", "_", "-"')
+    .optional(),
+  token: nonEmpty.optional(),
+  cacheDir: z.string().refine((dir) => isAbsolute(dir), 'must be an absolute path'),
+  pollInterval: duration('positive').optional(),
+  sessionTimeout: duration('positive').optional(),
+  files: z.array(fileSchema).min(1, 'list at least one file'),
+})
+
+function fieldName(path: ReadonlyArray<PropertyKey>): string {
+  let out = ''
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part)
+  return out || '(top level)'
+}
+
+/** Validate parsed YAML/JSON; throws one bad-input error whose message has one line per mistake. */
+export function validateAgentConfig(raw: unknown, origin = 'agent config'): AgentConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw badInput(`${origin}: expected a mapping of settings (source, env, cacheDir, files, ...)`)
+  }
+
+  const result = configSchema.safeParse(raw)
+  const problems: string[] = []
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      let message = issue.message
+      if (issue.code === 'invalid_type') message = (issue.input === undefined ? 'is required' : `must be ${issue.expected}`)
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) problems.push(`${origin}: ${fieldName([...issue.path, key])}: unknown field`)
+        continue
+      }
+
+      problems.push(`${origin}: ${fieldName(issue.path)}: ${message}`)
+    }
+  }
+
+  if (result.success) {
+    const seen = new Map<string, number>()
+    result.data.files.forEach((file, index) => {
+      const dest = normalize(file.dest)
+      const first = seen.get(dest)
+      if (first !== undefined) problems.push(`${origin}: files[${index}].dest: "${file.dest}" is also the dest of files[${first}]`)
+      else seen.set(dest, index)
+    })
+    if (result.data.source.kind === 'http' && !result.data.token) {
+      problems.push(`${origin}: token: is required for an http source (a viewer token of the center)`)
+    }
+  }
+
+  if (problems.length > 0 || !result.success) throw badInput(problems.join('\n'))
+  const data = result.data
+  return {
+    source: data.source,
+    env: data.env,
+    host: data.host ?? hostname(),
+    token: data.token,
+    cacheDir: normalize(data.cacheDir),
+    pollIntervalMs: data.pollInterval ?? 2000,
+    sessionTimeoutMs: data.sessionTimeout ?? 10_000,
+    files: data.files.map((file) => ({
+      key: file.key,
+      dest: normalize(file.dest),
+      mode: file.mode,
+      check: file.check,
+      reload: file.reload,
+      reloadTimeoutMs: file.reloadTimeout ?? 30_000,
+      waitMs: file.wait ?? 0,
+    })),
+  }
+}
+
+export function parseAgentConfig(text: string, origin = 'agent config'): AgentConfig {
+  let raw: unknown
+  try {
+    raw = parseYaml(text, {prettyErrors: false})
+  } catch (error) {
+    const first = (error as Error).message.split('\n')[0]
+    throw badInput(`${origin}: not valid YAML or JSON: ${first}`)
+  }
+
+  return validateAgentConfig(raw, origin)
+}
+
+export async function loadAgentConfig(path: string): Promise<AgentConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new StconfError('bad-input', `cannot read agent config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+  }
+
+  return parseAgentConfig(text, path)
+}

@@ -1,0 +1,239 @@
+// The ZooKeeper source. Watches are one-shot and a change between an event and its re-arm is not
+// reported, so every event means "re-read", never "here is the new value"; the agent's poll is the
+// safety net for any watch that could not be armed. The ZkClient owns deadlines and reconnects; here
+// we react to what it tells us:
+//   'session'   (new session: watches and our ephemeral node are gone) -> re-arm all, re-create report
+//   'connected' (any reconnect: events may have been missed)          -> re-read every key
+import {formatErrorLine, isStconfError, unavailable} from '../errors.js'
+import {sha256, type VersionMeta} from '../model.js'
+import {ZkClient, ZkConflictError, zkPath} from '../zk/zk-client.js'
+import type {Current, InstanceReport, Logger, Source} from './types.js'
+
+export interface ZkSourceOptions {
+  connect: string
+  root: string
+  env: string
+  host: string
+  sessionTimeoutMs: number
+  opTimeoutMs?: number
+  logger: Logger
+  /** share one client between many in-process agents (benchmarks); it is not closed on stop */
+  client?: ZkClient
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export function parseMeta(data: Buffer, path: string): VersionMeta {
+  let meta: VersionMeta
+  try {
+    meta = JSON.parse(data.toString('utf8')) as VersionMeta
+  } catch {
+    throw unavailable(`meta node ${path} is not JSON`)
+  }
+
+  if (!meta || typeof meta.version !== 'number' || typeof meta.sha256 !== 'string') throw unavailable(`meta node ${path} has no version/sha256`)
+  return meta
+}
+
+export class ZkSource implements Source {
+  readonly description: string
+  private readonly client: ZkClient
+  private readonly ownsClient: boolean
+  private readonly armed = new Set<string>()
+  private readonly ourSessions = new Set<string>()
+  private keys: string[] = []
+  private changed: (key: string) => void = () => undefined
+  private lastReport?: InstanceReport
+  private reportSession = ''
+  private stopped = false
+  private readonly listeners: Array<[string, Parameters<ZkClient['on']>[1]]> = []
+
+  constructor(private readonly options: ZkSourceOptions) {
+    this.description = `zk://${options.connect}${options.root}`
+    this.ownsClient = !options.client
+    this.client =
+      options.client ?? new ZkClient({connect: options.connect, sessionTimeoutMs: options.sessionTimeoutMs, opTimeoutMs: options.opTimeoutMs ?? 3000})
+  }
+
+  private metaPath(key: string): string {
+    return zkPath(this.options.root, 'meta', this.options.env, key)
+  }
+
+  private configPath(key: string): string {
+    return zkPath(this.options.root, 'config', this.options.env, key)
+  }
+
+  private get instancePath(): string {
+    return zkPath(this.options.root, 'instances', this.options.env, this.options.host)
+  }
+
+  async start(keys: string[], changed: (key: string) => void, signal: AbortSignal): Promise<void> {
+    this.keys = [...new Set(keys)]
+    this.changed = changed
+    const {logger} = this.options
+    const on = (event: string, listener: Parameters<ZkClient['on']>[1]) => {
+      this.client.on(event, listener)
+      this.listeners.push([event, listener])
+    }
+
+    const onSession = (session: string) => {
+      this.ourSessions.add(session)
+      this.armed.clear()
+      logger.info('ZooKeeper session established', {session})
+      for (const key of this.keys) void this.arm(key)
+      if (this.lastReport) void this.report(this.lastReport).catch(() => undefined)
+    }
+
+    on('session', onSession)
+    on('connected', () => {
+      for (const key of this.keys) this.changed(key)
+    })
+    on('disconnected', () => logger.warn('ZooKeeper connection lost; keeping local files, retrying', {source: this.description}))
+    on('rebuild', (reason: string) => logger.warn('rebuilding the ZooKeeper client', {reason}))
+    void signal // the agent calls stop() itself, after its last change and report
+    if (this.ownsClient) this.client.start()
+    else if (this.client.connected) onSession(this.client.session)
+  }
+
+  /** Read a key's meta and, unless armed this session, leave a watch on it (data or existence). */
+  private async readMeta(key: string): Promise<VersionMeta | null> {
+    const path = this.metaPath(key)
+    if (this.armed.has(key) || this.stopped) {
+      const node = await this.client.getData(path)
+      return node ? parseMeta(node.data, path) : null
+    }
+
+    this.armed.add(key)
+    const session = this.client.session
+    const fire = () => {
+      if (this.stopped) return
+      // Re-arm first, then re-read: a change between the event and the re-arm is caught by the read.
+      if (this.client.session === session) this.armed.delete(key)
+      void this.arm(key)
+      this.changed(key)
+    }
+
+    try {
+      const node = await this.client.getData(path, fire)
+      if (node) return parseMeta(node.data, path)
+      // Missing (never created, or deleted): an existence watch tells us when it comes (back).
+      const stat = await this.client.exists(path, fire)
+      if (stat) this.changed(key) // created between the two calls
+      return null
+    } catch (error) {
+      this.armed.delete(key)
+      throw error
+    }
+  }
+
+  private async arm(key: string): Promise<void> {
+    try {
+      await this.readMeta(key)
+    } catch {
+      // unreachable: the agent's poll re-arms on its next round
+    }
+  }
+
+  async metas(keys: string[]): Promise<Map<string, VersionMeta | null>> {
+    const metas = await Promise.all(keys.map(async (key) => [key, await this.readMeta(key)] as const))
+    return new Map(metas)
+  }
+
+  async fetch(key: string): Promise<Current | null> {
+    for (let attempt = 1; ; attempt++) {
+      const metaNode = await this.client.getData(this.metaPath(key))
+      if (!metaNode) return null
+      const meta = parseMeta(metaNode.data, this.metaPath(key))
+      const config = await this.client.getData(this.configPath(key))
+      // serve writes both nodes in one multi, so a mismatch means a change in between (read again)
+      // or an out-of-band write serve has not recorded yet: never apply bytes the meta does not vouch for.
+      if (config && sha256(config.data) === meta.sha256) return {meta, content: config.data}
+      if (attempt >= 10) {
+        throw unavailable(`${key}: content in ZooKeeper does not match its meta (sha256); waiting for serve to record the change`)
+      }
+
+      await sleep(Math.min(50 * attempt, 300))
+    }
+  }
+
+  /** Keep our ephemeral instance node equal to `report`; re-create it after a new session. */
+  async report(report: InstanceReport): Promise<void> {
+    this.lastReport = report
+    if (this.stopped) return
+    const path = this.instancePath
+    const data = Buffer.from(JSON.stringify(report))
+    const session = this.client.session
+    if (this.reportSession === session && session !== '') {
+      const stat = await this.client.setData(path, data).catch((error) => {
+        if (error instanceof ZkConflictError) return null
+        throw error
+      })
+      if (stat) return
+    }
+
+    const stat = await this.client.exists(path)
+    if (stat) {
+      if (stat.ephemeralOwner === session) {
+        await this.client.setData(path, data)
+        this.reportSession = session
+        return
+      }
+
+      if (!this.ourSessions.has(stat.ephemeralOwner) && !(await this.isDeadPredecessor(path))) {
+        throw unavailable(`instance node ${path} belongs to another live agent`, 'two agents use the same host name?')
+      }
+
+      // Our own node from an older session (or a dead earlier process on this host) lingers until
+      // ZooKeeper expires it: replace it so the report is ours and goes away with our session.
+      await this.client.remove(path).catch(() => undefined)
+    }
+
+    await this.client.mkdirp(zkPath(this.options.root, 'instances', this.options.env))
+    try {
+      await this.client.create(path, data, true)
+      this.reportSession = this.client.session
+    } catch (error) {
+      if (error instanceof ZkConflictError) throw unavailable(`instance node ${path} was re-created meanwhile; retrying`)
+      throw error
+    }
+  }
+
+  private async isDeadPredecessor(path: string): Promise<boolean> {
+    const node = await this.client.getData(path)
+    if (!node) return true
+    try {
+      const other = JSON.parse(node.data.toString('utf8')) as Partial<InstanceReport>
+      if (other.host !== this.options.host || typeof other.pid !== 'number') return false
+      if (other.pid === process.pid) return true
+      try {
+        process.kill(other.pid, 0)
+        return false
+      } catch {
+        return true
+      }
+    } catch {
+      return false
+    }
+  }
+
+  private stopping?: Promise<void>
+
+  async stop(): Promise<void> {
+    this.stopping ??= this.withdraw()
+    return this.stopping
+  }
+
+  private async withdraw(): Promise<void> {
+    // Withdraw the report while the session still holds it; closing alone would leave it until expiry.
+    try {
+      const stat = this.client.connected ? await this.client.exists(this.instancePath) : null
+      if (stat && stat.ephemeralOwner === this.client.session) await this.client.remove(this.instancePath)
+    } catch (error) {
+      if (!isStconfError(error)) this.options.logger.warn('could not remove the instance node', {error: formatErrorLine(error)})
+    }
+
+    this.stopped = true
+    for (const [event, listener] of this.listeners) this.client.off(event, listener)
+    if (this.ownsClient) this.client.close()
+  }
+}

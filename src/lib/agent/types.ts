@@ -1,0 +1,58 @@
+// Shapes shared by the agent, its sources, serve's agent routes and `stconf status`.
+import type {VersionMeta} from '../model.js'
+
+export type FileStatus = 'ok' | 'check-failed' | 'reload-failed' | 'pending' | 'error'
+
+/** What one agent says about one of its files. */
+export interface FileReport {
+  key: string
+  dest: string
+  /** the version now in place (null: none applied yet) */
+  version: number | null
+  sha256: string | null
+  status: FileStatus
+  appliedAt: string | null
+  /** the last error, null when the last attempt went well */
+  error: string | null
+}
+
+/** The instance report: an ephemeral znode (zk source) or a heartbeat body (http source). */
+export interface InstanceReport {
+  host: string
+  pid: number
+  agentVersion: string
+  startedAt: string
+  updatedAt: string
+  files: FileReport[]
+}
+
+export interface Current {
+  meta: VersionMeta
+  content: Buffer
+}
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void
+  warn(message: string, fields?: Record<string, unknown>): void
+  error(message: string, fields?: Record<string, unknown>): void
+}
+
+export const silentLogger: Logger = {info() {}, warn() {}, error() {}}
+
+/** Where an agent gets versions from: ZooKeeper or serve over HTTP. Everything after is shared. */
+export interface Source {
+  readonly description: string
+  /**
+   * Begin following `keys`: call `changed(key)` whenever a key may have changed (a watch fired, a
+   * reconnect happened). Never throws because the center is down; it keeps retrying until `signal`.
+   */
+  start(keys: string[], changed: (key: string) => void, signal: AbortSignal): Promise<void>
+  /** The current metas of `keys` (null: no such key); throws 'unavailable' while the center is down. */
+  metas(keys: string[]): Promise<Map<string, VersionMeta | null>>
+  /** Current content with its meta, sha256 verified; null when the key does not exist. */
+  fetch(key: string): Promise<Current | null>
+  /** Publish this agent's report (best effort; throws 'unavailable'). */
+  report(report: InstanceReport): Promise<void>
+  /** Stop watching and withdraw the instance report. */
+  stop(): Promise<void>
+}
