@@ -21,6 +21,7 @@ On first start an admin token is printed once (or taken from $STCONF_ADMIN_TOKEN
     zk: Flags.string({description: 'ZooKeeper ensemble host:port[,host:port...] (default: embedded store)', env: 'STCONF_ZK'}),
     'zk-root': Flags.string({description: 'root znode', default: '/stconf'}),
     'zk-auth': Flags.string({description: 'digest auth user:password; nodes are then writable only by it', env: 'STCONF_ZK_AUTH'}),
+    'zk-session-timeout': Flags.integer({description: 'ZooKeeper session timeout in ms', default: 10_000, min: 1000}),
     'max-bytes': Flags.integer({description: 'largest accepted file', default: 1024 * 1024, min: 1}),
   }
 
@@ -34,6 +35,7 @@ On first start an admin token is printed once (or taken from $STCONF_ADMIN_TOKEN
       zk: flags.zk,
       zkRoot: flags['zk-root'],
       zkAuth: flags['zk-auth'],
+      zkSessionTimeoutMs: flags['zk-session-timeout'],
       maxBytes: flags['max-bytes'],
       adminToken: process.env.STCONF_ADMIN_TOKEN || undefined,
     })

@@ -1,0 +1,270 @@
+// The operator's side end to end: the built CLI against a real `stconf serve`, once with the embedded
+// store and once with a real ZooKeeper. Every case reads what the CLI printed and what the center kept.
+import assert from 'node:assert/strict'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {ADMIN_TOKEN, runCli, startServe, tempDir, type ServeHandle} from '../helpers/cli.js'
+import {startZk, type TestZk} from '../helpers/zk-server.js'
+
+const BYTES = {
+  crlf: Buffer.from('a=1\r\nb=2\r\n'),
+  noFinalNewline: Buffer.from('x=1\ny=2'),
+  bom: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('[s]\nk=v\n')]),
+  latin1: Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x3d, 0xe9, 0xe8, 0xff, 0x0a]),
+}
+
+for (const mode of ['embedded', 'zookeeper'] as const) {
+  describe(`operator commands against serve (${mode} store)`, () => {
+    let zk: TestZk | undefined
+    let serve: ServeHandle
+    let work: string
+    const cli = (args: string[], input?: Buffer | string) =>
+      runCli([...args], {cwd: work, input, env: {STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN}})
+    const put = (path: string, bytes: Buffer | string) => {
+      mkdirSync(join(work, path, '..'), {recursive: true})
+      writeFileSync(join(work, path), bytes)
+    }
+
+    before(async () => {
+      if (mode === 'zookeeper') zk = await startZk()
+      serve = await startServe({zk: zk?.connect})
+      work = tempDir()
+    })
+    after(async () => {
+      await serve.stop()
+      await zk?.destroy()
+    })
+
+    it('pushes and pulls bytes exactly (CRLF, no final newline, BOM, non-UTF-8)', async () => {
+      for (const [name, bytes] of Object.entries(BYTES)) {
+        put(`bytes/${name}.txt`, bytes)
+        const pushed = await cli(['push', `bytes/${name}.txt`, '--env', 'prod', '-m', `bytes ${name}`])
+        assert.equal(pushed.code, 0, pushed.stderr)
+        const pulled = await cli(['pull', `bytes/${name}.txt`, '--env', 'prod', '-o', '-'])
+        assert.equal(pulled.code, 0, pulled.stderr)
+        assert.deepEqual(pulled.stdoutBytes, bytes, `${name} came back changed`)
+        const toFile = await cli(['pull', `bytes/${name}.txt`, '--env', 'prod', '-o', `out/${name}`])
+        assert.equal(toFile.code, 0, toFile.stderr)
+        assert.deepEqual(readFileSync(join(work, 'out', name)), bytes)
+      }
+    })
+
+    it('push defaults to ./<key>, makes no version for identical bytes, and history is newest first', async () => {
+      put('game/conf.ini', '[server]\nport=1\n')
+      const first = await cli(['push', 'game/conf.ini', '--env', 'prod', '-m', 'first', '--json'])
+      assert.equal(first.code, 0, first.stderr)
+      assert.equal(JSON.parse(first.stdout).version, 1)
+      const same = await cli(['push', 'game/conf.ini', '--env', 'prod'])
+      assert.equal(same.code, 0)
+      assert.match(same.stdout, /unchanged/)
+      put('game/conf.ini', '[server]\nport=2\n')
+      assert.equal((await cli(['push', 'game/conf.ini', '--env', 'prod', '-m', 'second'])).code, 0)
+      const history = await cli(['history', 'game/conf.ini', '--env', 'prod', '--json'])
+      const versions = JSON.parse(history.stdout) as Array<Record<string, unknown>>
+      assert.deepEqual(versions.map((v) => v.version), [2, 1])
+      assert.deepEqual(Object.keys(versions[0]).sort(), ['author', 'kind', 'message', 'sha256', 'size', 'time', 'version'])
+      assert.equal(versions[0].author, 'admin')
+      assert.equal(versions[0].message, 'second')
+      assert.equal(versions[0].kind, 'push')
+      assert.match(String(versions[0].time), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+    })
+
+    it('refuses a stale --expect-version with "conflict" and changes nothing', async () => {
+      put('game/conf.ini', '[server]\nport=3\n')
+      const stale = await cli(['push', 'game/conf.ini', '--env', 'prod', '--expect-version', '1'])
+      assert.notEqual(stale.code, 0)
+      assert.match(stale.stderr, /conflict/)
+      assert.equal(stale.stderr.trim().split('\n').length, 1)
+      const pulled = await cli(['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])
+      assert.equal(pulled.stdout, '[server]\nport=2\n')
+      const ok = await cli(['push', 'game/conf.ini', '--env', 'prod', '--expect-version', '2', '--json'])
+      assert.equal(JSON.parse(ok.stdout).version, 3)
+    })
+
+    it('diffs center vs local (exit 0/1), two versions, and two envs', async () => {
+      const equal = await cli(['diff', 'game/conf.ini', '--env', 'prod'])
+      assert.equal(equal.code, 0, equal.stderr)
+      assert.equal(equal.stdout, '')
+      put('game/conf.ini', '[server]\nport=4\n')
+      const differ = await cli(['diff', 'game/conf.ini', '--env', 'prod'])
+      assert.equal(differ.code, 1)
+      assert.match(differ.stdout, /^-port=3$/m)
+      assert.match(differ.stdout, /^\+port=4$/m)
+      const versions = await cli(['diff', 'game/conf.ini', '--env', 'prod', '--from', '1', '--to', '2'])
+      assert.equal(versions.code, 1)
+      assert.match(versions.stdout, /^-port=1$/m)
+      assert.match(versions.stdout, /^\+port=2$/m)
+      put('staging.ini', '[server]\nport=9\n')
+      assert.equal((await cli(['push', 'game/conf.ini', '--env', 'staging', '--file', 'staging.ini'])).code, 0)
+      const envs = await cli(['diff', 'game/conf.ini', '--env', 'prod', '--against-env', 'staging'])
+      assert.equal(envs.code, 1)
+      assert.match(envs.stdout, /^\+port=9$/m)
+    })
+
+    it('rolls back to an old version as a new version of kind rollback', async () => {
+      const rolled = await cli(['rollback', 'game/conf.ini', '--env', 'prod', '--to', '1', '--json'])
+      assert.equal(rolled.code, 0, rolled.stderr)
+      assert.equal(JSON.parse(rolled.stdout).version, 4)
+      assert.equal((await cli(['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])).stdout, '[server]\nport=1\n')
+      const history = JSON.parse((await cli(['history', 'game/conf.ini', '--env', 'prod', '--json'])).stdout)
+      assert.equal(history[0].kind, 'rollback')
+      const missing = await cli(['rollback', 'game/conf.ini', '--env', 'prod', '--to', '99'])
+      assert.equal(missing.code, 3)
+      assert.match(missing.stderr, /no version 99/)
+    })
+
+    it('validates known formats before pushing; --no-validate skips it', async () => {
+      const broken: Record<string, string> = {
+        'app/a.json': '{"a": 1,,}',
+        'app/a.yaml': 'a: [1, 2\nb: c',
+        'app/a.toml': 'a = = 1',
+        'app/a.ini': '[section\nk=v',
+        'app/a.properties': 'k=\\u12G4',
+      }
+      for (const [key, text] of Object.entries(broken)) {
+        put(key, text)
+        const result = await cli(['push', key, '--env', 'prod'])
+        assert.equal(result.code, 2, `${key} was accepted`)
+        assert.match(result.stderr, new RegExp(`${key.replace('.', '\\.')} is not valid`))
+      }
+
+      const listed = JSON.parse((await cli(['ls', 'app', '--env', 'prod', '--json'])).stdout)
+      assert.deepEqual(listed, [], 'a refused push left something behind')
+      const forced = await cli(['push', 'app/a.json', '--env', 'prod', '--no-validate'])
+      assert.equal(forced.code, 0, forced.stderr)
+    })
+
+    it('lists keys and the audit log, and names every writer', async () => {
+      const keys = JSON.parse((await cli(['ls', '--env', 'prod', '--json'])).stdout) as Array<{key: string; version: number}>
+      assert.ok(keys.some((k) => k.key === 'game/conf.ini' && k.version === 4))
+      const onlyGame = JSON.parse((await cli(['ls', 'game', '--env', 'prod', '--json'])).stdout) as Array<{key: string}>
+      assert.deepEqual(onlyGame.map((k) => k.key), ['game/conf.ini'])
+      const audit = JSON.parse((await cli(['audit', '--json'])).stdout) as Array<{actor: string; action: string; key?: string}>
+      assert.ok(audit.some((e) => e.action === 'rollback' && e.key === 'game/conf.ini' && e.actor === 'admin'))
+      const future = JSON.parse((await cli(['audit', '--since', '2999-01-01', '--json'])).stdout)
+      assert.deepEqual(future, [])
+    })
+
+    it('enforces tokens and roles: 401 without or with a wrong token, 403 for a too-low role', async () => {
+      const created = await cli(['token', 'create', 'reader', '--role', 'viewer'])
+      assert.equal(created.code, 0, created.stderr)
+      const viewerToken = created.stdout.trim().split('\n').at(-1)!
+      assert.match(viewerToken, /^stc_/)
+      const asViewer = (args: string[]) => runCli(args, {cwd: work, env: {STCONF_SERVER: serve.url, STCONF_TOKEN: viewerToken}})
+      assert.equal((await asViewer(['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])).code, 0)
+      const denied = await asViewer(['push', 'game/conf.ini', '--env', 'prod'])
+      assert.equal(denied.code, 5)
+      assert.match(denied.stderr, /role viewer; this needs operator/)
+      const noToken = await runCli(['ls', '--env', 'prod'], {cwd: work, env: {STCONF_SERVER: serve.url}})
+      assert.equal(noToken.code, 5)
+      assert.match(noToken.stderr, /missing token/)
+      const wrong = await runCli(['ls', '--env', 'prod', '--token', 'nope'], {cwd: work, env: {STCONF_SERVER: serve.url}})
+      assert.match(wrong.stderr, /invalid token/)
+      const response = await fetch(`${serve.url}/api/v1/tokens`, {headers: {authorization: `Bearer ${viewerToken}`}})
+      assert.equal(response.status, 403)
+      assert.equal((await response.json()).error, 'forbidden')
+      const tokensFile = readFileSync(join(serve.dataDir, 'tokens.json'), 'utf8')
+      assert.ok(!tokensFile.includes(viewerToken) && !tokensFile.includes(ADMIN_TOKEN), 'a token is stored in clear')
+    })
+
+    it('gives one clear line and a non-zero exit for bad input, and changes nothing', async () => {
+      const before = JSON.parse((await cli(['ls', '--env', 'prod', '--json'])).stdout)
+      const cases: Array<[string[], RegExp]> = [
+        [['push', '../etc/passwd', '--env', 'prod'], /"\.\." segments are not allowed/],
+        [['push', '/etc/passwd', '--env', 'prod'], /absolute paths/],
+        [['push', 'game//conf.ini', '--env', 'prod'], /empty path segment/],
+        [['push', 'game/./conf.ini', '--env', 'prod'], /segments are not allowed/],
+        [['push', 'game/.hidden', '--env', 'prod'], /may not start with/],
+        [['push', 'conf.ini', '--env', 'prod'], /needs an app and a file name/],
+        [['push', 'game/conf.ini', '--env', 'Prod!'], /invalid env/],
+        [['push', 'game/missing.ini', '--env', 'prod'], /local file not found: .*game\/missing\.ini/],
+        [['pull', 'game/conf.ini', '--env', 'prod', '--version', '42', '-o', '-'], /no version 42/],
+        [['pull', 'game/none.ini', '--env', 'prod', '-o', '-'], /no key game\/none\.ini/],
+        [['history', 'game/none.ini', '--env', 'prod'], /no key game\/none\.ini/],
+      ]
+      for (const [args, pattern] of cases) {
+        const result = await cli(args)
+        assert.notEqual(result.code, 0, `${args.join(' ')} succeeded`)
+        assert.match(result.stderr, pattern, args.join(' '))
+        assert.equal(result.stderr.trim().split('\n').length, 1, `more than one line for ${args.join(' ')}: ${result.stderr}`)
+        assert.doesNotMatch(result.stderr, /\s+at .*\(/, 'a stack trace leaked')
+      }
+
+      put('big/file.txt', Buffer.alloc(1024 * 1024 + 1, 0x61))
+      const big = await cli(['push', 'big/file.txt', '--env', 'prod'])
+      assert.equal(big.code, 2)
+      assert.match(big.stderr, /1048576 bytes \(1 MiB\)/)
+      const unreachable = await runCli(['ls', '--server', 'http://127.0.0.1:9', '--token', 'x'], {cwd: work})
+      assert.equal(unreachable.code, 6)
+      assert.match(unreachable.stderr, /http:\/\/127\.0\.0\.1:9/)
+      assert.deepEqual(JSON.parse((await cli(['ls', '--env', 'prod', '--json'])).stdout), before)
+    })
+
+    it('never loses an acknowledged push nor reuses a version under parallel pushes', async () => {
+      const writers = 12
+      for (let i = 0; i < writers; i++) put(`par/${i}.txt`, `writer ${i}\n`)
+      const results = await Promise.all(
+        Array.from({length: writers}, (_, i) => cli(['push', 'par/file.txt', '--file', `par/${i}.txt`, '--env', 'race', '--json'])),
+      )
+      const versions = results.map((r) => {
+        assert.equal(r.code, 0, r.stderr)
+        return JSON.parse(r.stdout).version as number
+      })
+      assert.deepEqual([...versions].sort((a, b) => a - b), Array.from({length: writers}, (_, i) => i + 1))
+      const history = JSON.parse((await cli(['history', 'par/file.txt', '--env', 'race', '--json'])).stdout) as Array<{version: number; sha256: string}>
+      assert.equal(history.length, writers)
+      for (const r of results) {
+        const answer = JSON.parse(r.stdout)
+        assert.ok(history.some((h) => h.version === answer.version && h.sha256 === answer.sha256))
+      }
+    })
+
+    it('answers JSON errors from the HTTP API with proper status codes', async () => {
+      const auth = {authorization: `Bearer ${ADMIN_TOKEN}`}
+      const notFound = await fetch(`${serve.url}/api/v1/config/prod/game/none.ini`, {headers: auth})
+      assert.equal(notFound.status, 404)
+      assert.deepEqual(Object.keys(await notFound.json()).sort(), ['error', 'hint', 'message'])
+      const badKey = await fetch(`${serve.url}/api/v1/config/prod/game/..%2F..%2Fx`, {method: 'PUT', headers: auth, body: 'x'})
+      assert.equal(badKey.status, 400)
+      const stale = await fetch(`${serve.url}/api/v1/config/prod/game/conf.ini`, {method: 'PUT', headers: {...auth, 'if-match': '"1"'}, body: 'x'})
+      assert.equal(stale.status, 409)
+      const current = await fetch(`${serve.url}/api/v1/config/prod/game/conf.ini`, {headers: auth})
+      assert.equal(current.headers.get('x-stconf-version'), '4')
+      assert.equal(current.headers.get('etag'), '"4"')
+      const health = await fetch(`${serve.url}/healthz`)
+      assert.equal(health.status, 200)
+    })
+  })
+}
+
+describe('serve restarts', () => {
+  it('keeps content, history and tokens across a restart (embedded store)', async () => {
+    const dataDir = tempDir('stconf-serve-')
+    const work = tempDir()
+    writeFileSync(join(work, 'conf.ini'), 'k=v\n')
+    let serve = await startServe({dataDir})
+    const env = () => ({STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN})
+    assert.equal((await runCli(['push', 'game/conf.ini', '--file', 'conf.ini'], {cwd: work, env: env()})).code, 0)
+    await serve.stop()
+    serve = await startServe({dataDir})
+    const pulled = await runCli(['pull', 'game/conf.ini', '-o', '-'], {cwd: work, env: env()})
+    assert.equal(pulled.stdout, 'k=v\n')
+    const history = JSON.parse((await runCli(['history', 'game/conf.ini', '--json'], {cwd: work, env: env()})).stdout)
+    assert.equal(history.length, 1)
+    await serve.stop()
+  })
+
+  it('prints a new admin token once on first start and never again', async () => {
+    const dataDir = tempDir('stconf-serve-')
+    const first = await startServe({dataDir, env: {STCONF_ADMIN_TOKEN: ''}})
+    const token = /^(stc_\S+)$/m.exec(first.output())?.[1]
+    assert.ok(token, first.output())
+    const ok = await runCli(['ls'], {env: {STCONF_SERVER: first.url, STCONF_TOKEN: token}})
+    assert.equal(ok.code, 0, ok.stderr)
+    await first.stop()
+    const second = await startServe({dataDir, env: {STCONF_ADMIN_TOKEN: ''}})
+    assert.doesNotMatch(second.output(), /stc_/)
+    await second.stop()
+  })
+})
