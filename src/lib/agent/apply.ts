@@ -289,9 +289,6 @@ export class Pipeline {
       }
 
       await this.recordApplied(file, meta, content)
-      file.status = 'ok'
-      file.error = null
-      file.failed = undefined
       logger.info('in sync', {key: file.key, dest: spec.dest, version: meta.version})
       this.options.onReport()
       return
@@ -423,9 +420,6 @@ export class Pipeline {
 
   private async markApplied(file: ManagedFile, meta: {version: number; sha256: string}, content: Buffer): Promise<void> {
     await this.recordApplied(file, meta, content)
-    file.status = 'ok'
-    file.error = null
-    file.failed = undefined
     this.options.logger.info('applied', {key: file.key, dest: file.spec.dest, version: meta.version})
     this.options.onReport()
   }
@@ -433,7 +427,11 @@ export class Pipeline {
   /** 7. Cache the applied bytes and version (0600 files) and remember what the disk looks like. */
   private async recordApplied(file: ManagedFile, meta: {version: number; sha256: string}, content: Buffer): Promise<void> {
     const appliedAt = new Date().toISOString()
+    // All at once (no await in between): a report taken meanwhile never mixes old and new.
     file.applied = {version: meta.version, sha256: meta.sha256, appliedAt}
+    file.status = 'ok'
+    file.error = null
+    file.failed = undefined
     file.stamp = await stampOf(file.spec.dest)
     try {
       await writeCacheFile(join(file.cacheDir, 'content'), content)
