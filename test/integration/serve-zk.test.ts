@@ -1,0 +1,128 @@
+// serve in ZooKeeper mode: the znode layout, out-of-band changes, ZooKeeper outages and session expiry,
+// and reconciling history after a crash. Real ZooKeeper, real serve process.
+import assert from 'node:assert/strict'
+import {execFileSync} from 'node:child_process'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {sha256} from '../../src/lib/model.js'
+import {ZkClient} from '../../src/lib/zk/zk-client.js'
+import {ADMIN_TOKEN, runCli, startServe, tempDir, waitFor, type ServeHandle} from '../helpers/cli.js'
+import {startZk, type TestZk} from '../helpers/zk-server.js'
+
+describe('serve with ZooKeeper', () => {
+  let zkServer: TestZk
+  let serve: ServeHandle
+  let zk: ZkClient
+  let work: string
+  const env = () => ({STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'})
+  const cli = (args: string[]) => runCli(args, {cwd: work, env: env()})
+  const historyOf = async (key: string) =>
+    JSON.parse((await cli(['history', key, '--json'])).stdout) as Array<{version: number; kind: string; author: string; sha256: string}>
+
+  before(async () => {
+    zkServer = await startZk()
+    serve = await startServe({zk: zkServer.connect, args: ['--zk-session-timeout', '2000']})
+    zk = new ZkClient({connect: zkServer.connect, sessionTimeoutMs: 4000})
+    zk.start()
+    await zk.waitConnected(10_000)
+    work = tempDir()
+  })
+  after(async () => {
+    zk.close()
+    await serve.stop()
+    await zkServer.destroy()
+  })
+
+  it('keeps exactly the file bytes at <root>/config/<env>/<key>, with meta beside it', async () => {
+    const bytes = Buffer.from('[game]\r\nmax_players = 100\r\n')
+    writeFileSync(join(work, 'conf.ini'), bytes)
+    assert.equal((await cli(['push', 'game/conf.ini', '--file', 'conf.ini', '-m', 'one'])).code, 0)
+    const node = await zk.getData('/stconf/config/prod/game/conf.ini')
+    assert.deepEqual(node?.data, bytes)
+    const meta = JSON.parse((await zk.getData('/stconf/meta/prod/game/conf.ini'))!.data.toString())
+    assert.equal(meta.version, 1)
+    assert.equal(meta.sha256, sha256(bytes))
+    // Any ZooKeeper client reads the file as it is: zkCli prints it.
+    const printed = execFileSync('/usr/share/zookeeper/bin/zkCli.sh', ['-server', zkServer.connect, 'get', '/stconf/config/prod/game/conf.ini'], {
+      env: {...process.env, ZOO_LOG4J_PROP: 'ERROR,CONSOLE'},
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).toString()
+    assert.match(printed, /max_players = 100/)
+  })
+
+  it('records a change made straight in ZooKeeper as an out-of-band version (history and audit)', async () => {
+    await zk.setData('/stconf/config/prod/game/conf.ini', Buffer.from('[game]\nmax_players = 7\n'))
+    const history = await waitFor(async () => {
+      const h = await historyOf('game/conf.ini')
+      return h[0]?.kind === 'out-of-band' ? h : null
+    }, 'the out-of-band version')
+    assert.equal(history[0].version, 2)
+    assert.equal(history[0].author, 'zookeeper')
+    const pulled = await cli(['pull', 'game/conf.ini', '-o', '-'])
+    assert.equal(pulled.stdout, '[game]\nmax_players = 7\n')
+    const audit = JSON.parse((await cli(['audit', '--json'])).stdout) as Array<{action: string; version?: number}>
+    assert.ok(audit.some((e) => e.action === 'out-of-band' && e.version === 2))
+  })
+
+  it('follows a key deleted and re-created in ZooKeeper without reusing a version', async () => {
+    await zk.remove('/stconf/config/prod/game/conf.ini')
+    await zk.remove('/stconf/meta/prod/game/conf.ini')
+    await waitFor(async () => {
+      const audit = JSON.parse((await cli(['audit', '--json'])).stdout) as Array<{action: string}>
+      return audit.some((e) => e.action === 'out-of-band-delete')
+    }, 'the deletion in the audit log')
+    await zk.create('/stconf/config/prod/game/conf.ini', Buffer.from('recreated\n'))
+    const history = await waitFor(async () => {
+      const h = await historyOf('game/conf.ini')
+      return h[0]?.version === 3 ? h : null
+    }, 'the re-created key as version 3')
+    assert.equal(history[0].kind, 'out-of-band')
+    assert.equal(history[0].sha256, sha256(Buffer.from('recreated\n')))
+  })
+
+  it('answers 503 with a clear message while ZooKeeper is down, and recovers when it returns', async () => {
+    await zkServer.stop()
+    const push = await cli(['push', 'game/conf.ini', '--file', 'conf.ini'])
+    assert.equal(push.code, 6)
+    assert.match(push.stderr, /ZooKeeper at 127\.0\.0\.1:\d+ is unreachable/)
+    const health = await fetch(`${serve.url}/healthz`)
+    assert.equal(health.status, 503)
+    const body = await fetch(`${serve.url}/api/v1/config/prod/game/conf.ini`, {headers: {authorization: `Bearer ${ADMIN_TOKEN}`}})
+    assert.equal(body.status, 503)
+    assert.equal((await body.json()).error, 'unavailable')
+    await zkServer.start()
+    // serve's session (2 s) expired while ZooKeeper was down: it must build a new one by itself.
+    await waitFor(async () => (await fetch(`${serve.url}/healthz`)).status === 200, 'serve to reconnect')
+    const again = await waitFor(async () => {
+      const r = await cli(['push', 'game/conf.ini', '--file', 'conf.ini', '--json'])
+      return r.code === 0 ? r : null
+    }, 'a push after ZooKeeper returned')
+    assert.equal(JSON.parse(again.stdout).version, 4)
+  })
+
+  it('recovers from its own session expiry (serve paused past its session timeout)', async () => {
+    serve.proc.kill('SIGSTOP')
+    await new Promise((resolve) => setTimeout(resolve, 4000))
+    serve.proc.kill('SIGCONT')
+    await waitFor(async () => (await fetch(`${serve.url}/healthz`)).status === 200, 'serve to come back')
+    // The out-of-band scan's watches were re-armed on the new session:
+    await zk.setData('/stconf/config/prod/game/conf.ini', Buffer.from('after expiry\n'))
+    await waitFor(async () => (await historyOf('game/conf.ini'))[0]?.version === 5, 'out-of-band version 5 after expiry')
+  })
+
+  it('fills history from ZooKeeper on start when a crash left it behind', async () => {
+    await serve.stop()
+    const bytes = Buffer.from('written before the crash\n')
+    const meta = {version: 6, sha256: sha256(bytes), size: bytes.length, author: 'admin', message: 'acked', time: new Date().toISOString(), kind: 'push'}
+    await zk.multi([
+      {op: 'set', path: '/stconf/config/prod/game/conf.ini', data: bytes, version: -1},
+      {op: 'set', path: '/stconf/meta/prod/game/conf.ini', data: Buffer.from(JSON.stringify(meta)), version: -1},
+    ])
+    serve = await startServe({zk: zkServer.connect, dataDir: serve.dataDir})
+    const history = await historyOf('game/conf.ini')
+    assert.equal(history[0].version, 6)
+    assert.equal(history[0].sha256, meta.sha256)
+    assert.equal(history[0].kind, 'push')
+  })
+})
