@@ -61,7 +61,7 @@ function checkIni(text: string, fail: (what: string) => never): void {
     const line = raw.trim()
     if (line === '' || line.startsWith(';') || line.startsWith('#')) continue
     if (line.startsWith('[')) {
-      if (!/^\[[^\]\[]+\]\s*([;#].*)?$/.test(line)) fail(`line ${i + 1}: malformed section header "${line}"`)
+      if (!/^\[[^\][]+\]\s*([;#].*)?$/.test(line)) fail(`line ${i + 1}: malformed section header "${line}"`)
       continue
     }
 

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import {checkSyntax} from '../../src/lib/content-check.js'
+import {EXIT_CODES, exitCodeOf, formatErrorLine, fromHttp, StconfError} from '../../src/lib/errors.js'
+import {checkSize, parseVersion, validateEnv, validateKey} from '../../src/lib/model.js'
+import {KeyedLock} from '../../src/lib/server/keyed-lock.js'
+
+describe('keys and envs', () => {
+  it('accepts app/file paths', () => {
+    for (const key of ['game/conf.ini', 'game/conf.d/rates.ini', 'a/b', 'App-1/x_y.z']) assert.equal(validateKey(key), key)
+  })
+
+  it('refuses unsafe or malformed keys with one line each', () => {
+    for (const key of ['', 'conf.ini', '/etc/passwd', '../x', 'a/../b', 'a//b', 'a/./b', 'a/.hidden', 'a/b/', 'a/b c', 'a/b\\c']) {
+      assert.throws(() => validateKey(key), (error: unknown) => error instanceof StconfError && error.code === 'bad-input' && !error.message.includes('\n'), key)
+    }
+  })
+
+  it('checks env names', () => {
+    assert.equal(validateEnv('prod'), 'prod')
+    assert.equal(validateEnv('eu-west_1'), 'eu-west_1')
+    for (const env of ['', 'Prod', '-x', 'a'.repeat(33), 'a/b']) assert.throws(() => validateEnv(env), /invalid env/)
+  })
+
+  it('parses versions and the size limit', () => {
+    assert.equal(parseVersion('3'), 3)
+    for (const raw of ['0', '-1', '1.5', 'x', '']) assert.throws(() => parseVersion(raw), /invalid version/)
+    assert.throws(() => checkSize(Buffer.alloc(11), 10), /over the limit of 10 bytes/)
+    checkSize(Buffer.alloc(10), 10)
+  })
+})
+
+describe('errors', () => {
+  it('maps codes to exit codes and HTTP statuses in one place', () => {
+    assert.equal(exitCodeOf(new StconfError('conflict', 'x')), 4)
+    assert.equal(exitCodeOf(new Error('boom')), 1)
+    assert.equal(new StconfError('unavailable', 'x').status, 503)
+    assert.equal(EXIT_CODES['bad-input'], 2)
+    assert.equal(fromHttp(403, {error: 'forbidden', message: 'no'}).code, 'forbidden')
+    assert.equal(fromHttp(404, {message: 'gone'}).code, 'not-found')
+    assert.equal(formatErrorLine(new StconfError('bad-input', 'bad', 'try this')), 'bad - try this')
+    assert.match(formatErrorLine(new Error('boom')), /bug in stconf/)
+  })
+})
+
+describe('syntax checks', () => {
+  const ok = async (key: string, text: string) => checkSyntax(key, Buffer.from(text))
+  it('passes valid files and unknown types', async () => {
+    await ok('a/x.json', '{"a": [1, 2]}')
+    await ok('a/x.yaml', 'a: 1\nb: [1, 2]\n')
+    await ok('a/x.toml', 'a = 1\n[b]\nc = "d"\n')
+    await ok('a/x.ini', '; comment\n[server]\nport = 1\nflag\n')
+    await ok('a/x.properties', 'a=b\nc=\\u00e9\n')
+    await ok('a/x.conf', '{{{ anything')
+    await ok('a/x.json', '\uFEFF{"bom": true}')
+  })
+
+  it('refuses broken files, naming the key and format', async () => {
+    for (const [key, text] of [
+      ['a/x.json', '{"a":'],
+      ['a/x.yml', 'a: [1\n'],
+      ['a/x.toml', 'a ='],
+      ['a/x.ini', '[server\nport=1'],
+      ['a/x.ini', '= value'],
+      ['a/x.properties', 'a=\\uXYZW'],
+    ]) {
+      await assert.rejects(ok(key, text), new RegExp(`${key.replace('.', '\\.')} is not valid`), key)
+    }
+  })
+})
+
+describe('KeyedLock', () => {
+  it('runs work for one key one at a time, in order, and keys independently', async () => {
+    const lock = new KeyedLock()
+    const events: string[] = []
+    const slow = (name: string, ms: number) => async () => {
+      events.push(`start ${name}`)
+      await new Promise((resolve) => setTimeout(resolve, ms))
+      events.push(`end ${name}`)
+    }
+
+    await Promise.all([lock.run('k', slow('a', 30)), lock.run('k', slow('b', 1)), lock.run('other', slow('c', 1))])
+    assert.deepEqual(events.filter((e) => e.endsWith('a') || e.endsWith('b')), ['start a', 'end a', 'start b', 'end b'])
+    assert.ok(events.indexOf('end c') < events.indexOf('end a'))
+  })
+})
