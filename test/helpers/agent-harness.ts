@@ -21,13 +21,13 @@ export function tempDir(prefix = 'stconf-agent-'): string {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Poll `probe` until it returns a truthy value; fail with `what` after `timeoutMs`. */
-export async function waitUntil<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
+export async function waitUntil<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 20_000): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   while (Date.now() < deadline) {
     try {
       const value = await probe()
-      if (value) return value as NonNullable<T>
+      if (value) return value as Exclude<T, false | null | undefined | 0 | ''>
     } catch (error) {
       last = error
     }
