@@ -92,13 +92,15 @@ export async function startServe(
 }
 
 /** Poll `probe` until it returns a truthy value (or throw after `timeoutMs`). No timing assertions. */
-export async function waitFor<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 20_000): Promise<T> {
+type Falsy = null | undefined | false | 0 | ''
+
+export async function waitFor<T>(probe: () => Promise<T | Falsy> | T | Falsy, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   while (Date.now() < deadline) {
     try {
       const value = await probe()
-      if (value) return value
+      if (value) return value as T
     } catch (error) {
       last = error
     }

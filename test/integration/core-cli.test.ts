@@ -163,7 +163,7 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
       assert.match(wrong.stderr, /invalid token/)
       const response = await fetch(`${serve.url}/api/v1/tokens`, {headers: {authorization: `Bearer ${viewerToken}`}})
       assert.equal(response.status, 403)
-      assert.equal((await response.json()).error, 'forbidden')
+      assert.equal(((await response.json()) as {error: string}).error, 'forbidden')
       const tokensFile = readFileSync(join(serve.dataDir, 'tokens.json'), 'utf8')
       assert.ok(!tokensFile.includes(viewerToken) && !tokensFile.includes(ADMIN_TOKEN), 'a token is stored in clear')
     })
@@ -224,7 +224,7 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
       const auth = {authorization: `Bearer ${ADMIN_TOKEN}`}
       const notFound = await fetch(`${serve.url}/api/v1/config/prod/game/none.ini`, {headers: auth})
       assert.equal(notFound.status, 404)
-      assert.deepEqual(Object.keys(await notFound.json()).sort(), ['error', 'hint', 'message'])
+      assert.deepEqual(Object.keys((await notFound.json()) as object).sort(), ['error', 'hint', 'message'])
       const badKey = await fetch(`${serve.url}/api/v1/config/prod/game/..%2F..%2Fx`, {method: 'PUT', headers: auth, body: 'x'})
       assert.equal(badKey.status, 400)
       const stale = await fetch(`${serve.url}/api/v1/config/prod/game/conf.ini`, {method: 'PUT', headers: {...auth, 'if-match': '"1"'}, body: 'x'})

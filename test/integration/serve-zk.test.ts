@@ -90,7 +90,7 @@ describe('serve with ZooKeeper', () => {
     assert.equal(health.status, 503)
     const body = await fetch(`${serve.url}/api/v1/config/prod/game/conf.ini`, {headers: {authorization: `Bearer ${ADMIN_TOKEN}`}})
     assert.equal(body.status, 503)
-    assert.equal((await body.json()).error, 'unavailable')
+    assert.equal(((await body.json()) as {error: string}).error, 'unavailable')
     await zkServer.start()
     // serve's session (2 s) expired while ZooKeeper was down: it must build a new one by itself.
     await waitFor(async () => (await fetch(`${serve.url}/healthz`)).status === 200, 'serve to reconnect')
