@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {spawn} from 'node:child_process'
 import {openSync, writeFileSync, rmSync} from 'node:fs'
 import {resolve} from 'node:path'

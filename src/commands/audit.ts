@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {StconfCommand, clientFlags} from '../lib/cli/base.js'
 import {ApiClient, type AuditEntry} from '../lib/client/api-client.js'
 import {formatTable} from '../lib/client/operations.js'

@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {StconfCommand, clientFlags} from '../lib/cli/base.js'
 import {ApiClient} from '../lib/client/api-client.js'
 import {formatTable, target} from '../lib/client/operations.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {StconfCommand} from '../lib/cli/base.js'
 
 export default class Serve extends StconfCommand {

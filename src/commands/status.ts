@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import {fetchStatus, statusTable, type StatusRow} from '../lib/agent/status.js'
 import {StconfCommand, clientFlags} from '../lib/cli/base.js'
 import {ApiClient} from '../lib/client/api-client.js'

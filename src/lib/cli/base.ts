@@ -1,5 +1,6 @@
 // The one place where errors become output and exit codes (see errors.ts for the codes).
-import {Command, Flags} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
 import {EXIT_CODES, exitCodeOf, formatErrorLine, isStconfError} from '../errors.js'
 
 export const clientFlags = {
