@@ -250,6 +250,7 @@ describe('serve restarts', () => {
     serve = await startServe({dataDir})
     const pulled = await runCli(['pull', 'game/conf.ini', '-o', '-'], {cwd: work, env: env()})
     assert.equal(pulled.stdout, 'k=v\n')
+    await assert.rejects(startServe({dataDir}), /another stconf serve \(pid \d+\) is using/, 'two serves shared one data dir')
     const history = JSON.parse((await runCli(['history', 'game/conf.ini', '--json'], {cwd: work, env: env()})).stdout)
     assert.equal(history.length, 1)
     await serve.stop()

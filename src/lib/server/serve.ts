@@ -1,6 +1,6 @@
 // Starting and stopping the center: data dir, store (embedded or ZooKeeper), tokens, HTTP.
-import {mkdir} from 'node:fs/promises'
-import {resolve} from 'node:path'
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {join, resolve} from 'node:path'
 import type {FastifyInstance} from 'fastify'
 import {badInput} from '../errors.js'
 import {DEFAULT_MAX_BYTES} from '../model.js'
@@ -41,6 +41,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (!/^(\/[A-Za-z0-9._-]+)+$/.test(options.zkRoot)) throw badInput(`invalid --zk-root "${options.zkRoot}"`, 'use an absolute znode path like /stconf')
   const dataDir = resolve(options.dataDir)
   await mkdir(dataDir, {recursive: true, mode: 0o700})
+  const releaseLock = await lockDataDir(dataDir)
   const history = new History(dataDir)
   const audit = new AuditLog(dataDir)
   const tokens = await TokenStore.open(dataDir)
@@ -70,6 +71,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   } catch (error) {
     await center.close()
     zk?.client.close()
+    await releaseLock()
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE') throw badInput(`port ${options.port} on ${options.host} is in use`, 'stop the other process or pick --port')
     if (code === 'EADDRNOTAVAIL') throw badInput(`cannot listen on ${options.host}`, 'pick a --host address of this machine')
@@ -86,6 +88,40 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await app.close()
       await center.close()
       zk?.client.close()
+      await releaseLock()
     },
+  }
+}
+
+/**
+ * One serve per data dir: two would race on history files and version numbers. A lock left by a
+ * process that no longer runs is taken over.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const path = join(dataDir, 'serve.lock')
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(path, `${process.pid}\n`, {flag: 'wx', mode: 0o600})
+      return () => rm(path, {force: true})
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim())
+      if (pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw badInput(`another stconf serve (pid ${pid}) is using ${dataDir}`, 'stop it, or pick another --data')
+      }
+
+      await rm(path, {force: true})
+    }
+  }
+
+  throw badInput(`cannot lock ${dataDir}`, 'remove serve.lock if no stconf serve is running')
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
