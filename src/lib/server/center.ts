@@ -60,17 +60,15 @@ export class Center implements CenterApi {
 
   async push(input: PushInput): Promise<PushResult> {
     return this.lock.run(`${input.env}/${input.key}`, async () => {
-      // Retry only the store's own races (another serve, an out-of-band write); a stale
-      // expectVersion is the caller's conflict and is reported at once.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await this.pushOnce(input)
-        } catch (error) {
-          const retryable = isStconfError(error) && error.code === 'conflict' && !(error as {caller?: boolean}).caller
-          if (!retryable || attempt >= 4) throw error
-          await new Promise((resolve) => setTimeout(resolve, 25 * (attempt + 1)))
-        }
+      // The store refuses a commit when its content moved under us (another serve, an out-of-band
+      // write): read again and retry. A stale expectVersion is the caller's conflict, reported at once.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const outcome = await this.pushOnce(input)
+        if (outcome !== 'raced') return outcome
+        await new Promise((resolve) => setTimeout(resolve, 25 * (attempt + 1)))
       }
+
+      throw conflict(`conflict: ${input.env}/${input.key} kept changing while writing`, 'try again')
     })
   }
 
@@ -96,17 +94,12 @@ export class Center implements CenterApi {
     return entries
   }
 
-  private async pushOnce(input: PushInput): Promise<PushResult> {
+  private async pushOnce(input: PushInput): Promise<PushResult | 'raced'> {
     const {env, key, content} = input
     const current = await this.store.getMeta(env, key)
     const currentVersion = current?.version ?? 0
     if (input.expectVersion !== undefined && input.expectVersion !== currentVersion) {
-      const error = conflict(
-        `conflict: ${env}/${key} is at version ${currentVersion}, not ${input.expectVersion}`,
-        'pull the current version, merge, and push again',
-      )
-      Object.assign(error, {caller: true})
-      throw error
+      throw conflict(`conflict: ${env}/${key} is at version ${currentVersion}, not ${input.expectVersion}`, 'pull the current version, merge, and push again')
     }
 
     const hash = sha256(content)
@@ -114,7 +107,13 @@ export class Center implements CenterApi {
     const version = Math.max(currentVersion, await this.history.lastVersion(env, key)) + 1
     const meta = this.newMeta(version, content, input.author, input.message, input.kind ?? 'push')
     await this.history.putBlob(content)
-    await this.store.commit(env, key, content, meta, currentVersion)
+    try {
+      await this.store.commit(env, key, content, meta, currentVersion)
+    } catch (error) {
+      if (isStconfError(error) && error.code === 'conflict') return 'raced'
+      throw error
+    }
+
     await this.history.append(env, key, meta)
     await this.auditLog.record({actor: input.author, action: meta.kind, env, key, version, detail: input.message || undefined})
     this.events.emit('change', {env, key, meta} satisfies ChangeEvent)
