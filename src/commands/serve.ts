@@ -46,6 +46,7 @@ On first start an admin token is printed once (or taken from $STCONF_ADMIN_TOKEN
 
     const where = server.mode === 'zookeeper' ? `ZooKeeper ${flags.zk}${flags['zk-root']}` : `embedded store in ${flags.data}`
     this.log(`stconf serve listening on ${server.url} (${where})`)
+    server.onChange(({env, key, meta}) => this.log(`${meta.time} ${meta.kind} ${env}/${key} version ${meta.version} by ${meta.author}`))
     await new Promise<void>((resolve) => {
       const stop = () => resolve()
       process.once('SIGTERM', stop)

@@ -28,6 +28,8 @@ export interface RunningServer {
   mode: 'embedded' | 'zookeeper'
   /** a freshly made admin token, to print once; undefined when one existed or came from the env */
   newAdminToken?: string
+  /** every committed change (push, rollback, out-of-band), for logging */
+  onChange: Center['onChange']
   close(): Promise<void>
 }
 
@@ -84,6 +86,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url: `http://${host}:${address.port}`,
     mode: center.mode,
     newAdminToken,
+    onChange: (listener) => center.onChange(listener),
     async close() {
       await app.close()
       await center.close()
