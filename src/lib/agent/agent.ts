@@ -193,9 +193,10 @@ export class Agent {
   private async syncFile(file: ManagedFile): Promise<void> {
     const {logger} = this.options
     try {
-      const meta = (await this.source.metas([file.key])).get(file.key) ?? null
+      // One read of meta + content (sha256-verified); the watch or the poll already said "changed".
+      const current = await this.source.fetch(file.key)
       this.centerUp()
-      if (!meta) {
+      if (!current) {
         // Deleted (or never pushed): the file on disk stays exactly as it is.
         const message = `key ${file.key} does not exist in the center (file left as it is)`
         if (file.error !== message) {
@@ -213,9 +214,7 @@ export class Agent {
         this.scheduleReport()
       }
 
-      if (!(await file.needs(meta))) return
-      const current = await this.source.fetch(file.key)
-      if (!current || !(await file.needs(current.meta))) return
+      if (!(await file.needs(current.meta))) return
       await this.pipeline.apply(file, current.meta, current.content)
       this.lastErrors.delete(file)
     } catch (error) {

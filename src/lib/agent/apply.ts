@@ -131,13 +131,13 @@ async function writeTemp(target: string, bytes: Buffer, mode: number, owner?: {u
   return temp
 }
 
-async function writeCacheFile(path: string, bytes: Buffer | string): Promise<void> {
+async function writeCacheFile(path: string, bytes: Buffer | string, durable = true): Promise<void> {
   await mkdir(dirname(path), {recursive: true, mode: 0o700})
   const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`
   const handle = await open(temp, 'wx', 0o600)
   try {
     await handle.writeFile(bytes)
-    await handle.sync()
+    if (durable) await handle.sync()
   } finally {
     await handle.close()
   }
@@ -320,7 +320,7 @@ export class Pipeline {
       if (!group) {
         // 4. No reload: back up, rename, done.
         const backup = backupOf(onDisk)
-        if (backup) await writeCacheFile(join(file.cacheDir, 'backup'), backup.bytes)
+        if (backup) await writeCacheFile(join(file.cacheDir, 'backup'), backup.bytes, false)
         await rename(candidate, target)
         temp = undefined
         await this.markApplied(file, meta, content)
@@ -331,7 +331,8 @@ export class Pipeline {
       await group.stage(file, async (existing) => {
         const current = await readIfExists(target)
         const backup = existing ? existing.backup : backupOf(current)
-        if (!existing && backup) await writeCacheFile(join(file.cacheDir, 'backup'), backup.bytes)
+        // the rollback uses the in-memory copy; this one is for people: no fsync before the reload
+        if (!existing && backup) await writeCacheFile(join(file.cacheDir, 'backup'), backup.bytes, false)
         await rename(candidate, target)
         temp = undefined
         file.status = 'pending'
