@@ -1,7 +1,7 @@
 // A throwaway ZooKeeper for tests and benchmarks: Debian's jars, a free loopback port, a temp data dir.
 // Never port 2181, never a system ZooKeeper. stop()/start() keep the port and data (a restart).
 import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {createConnection, createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -75,15 +75,18 @@ export class TestZk {
     )
     this.proc = spawn(
       'java',
-      ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', JARS.join(':'), 'org.apache.zookeeper.server.ZooKeeperServerMain', join(this.dir, 'zoo.cfg')],
+      // STCONF_ZK_LOG=1 shows the server's own log (slf4j-simple) in ${dir}/zk.log, for debugging.
+      ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', (process.env.STCONF_ZK_LOG ? [JARS[0], '/usr/share/java/slf4j-simple.jar'] : JARS).join(':'), 'org.apache.zookeeper.server.ZooKeeperServerMain', join(this.dir, 'zoo.cfg')],
       {stdio: ['ignore', 'ignore', 'pipe']},
     )
     let stderr = ''
     this.proc.stderr?.on('data', (d) => (stderr += d.toString()))
+    if (process.env.STCONF_ZK_LOG) this.proc.stderr?.on('data', (d) => appendFileSync(join(this.dir, 'zk.log'), d))
     const deadline = Date.now() + 30_000
     while (Date.now() < deadline) {
       if (this.proc.exitCode !== null) throw new Error(`ZooKeeper exited: ${stderr}`)
-      if ((await fourLetter(this.port, 'ruok', 500)) === 'imok') return
+      // 'ruok' answers before the server serves sessions; 'srvr' reports a Mode only once it does.
+      if ((await fourLetter(this.port, 'srvr', 500)).includes('Mode: ')) return
       await new Promise((r) => setTimeout(r, 100))
     }
 

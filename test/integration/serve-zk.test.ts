@@ -22,8 +22,14 @@ describe('serve with ZooKeeper', () => {
 
   before(async () => {
     zkServer = await startZk()
-    serve = await startServe({zk: zkServer.connect, args: ['--zk-session-timeout', '2000']})
-    zk = new ZkClient({connect: zkServer.connect, sessionTimeoutMs: 4000})
+    // node-zookeeper-client gives up a connection attempt after sessionTimeout / servers: keep that
+    // long enough for a freshly restarted (cold JVM) ZooKeeper on a loaded CI machine.
+    serve = await startServe({zk: zkServer.connect, args: ['--zk-session-timeout', '4000']})
+    zk = new ZkClient({connect: zkServer.connect, sessionTimeoutMs: 30_000})
+    for (const event of ['connected', 'disconnected', 'expired', 'rebuild', 'session']) {
+      zk.on(event, (detail) => process.env.STCONF_DEBUG_ZK && console.error(new Date().toISOString(), 'test zk', event, JSON.stringify(detail)))
+    }
+
     zk.start()
     await zk.waitConnected(10_000)
     work = tempDir()
@@ -31,7 +37,8 @@ describe('serve with ZooKeeper', () => {
   after(async () => {
     zk.close()
     await serve.stop()
-    await zkServer.destroy()
+    if (process.env.STCONF_ZK_LOG) await zkServer.stop()
+    else await zkServer.destroy()
   })
 
   it('keeps exactly the file bytes at <root>/config/<env>/<key>, with meta beside it', async () => {
@@ -92,33 +99,34 @@ describe('serve with ZooKeeper', () => {
     assert.equal(body.status, 503)
     assert.equal(((await body.json()) as {error: string}).error, 'unavailable')
     await zkServer.start()
-    // serve's session (2 s) expired while ZooKeeper was down: it must build a new one by itself.
-    await waitFor(async () => (await fetch(`${serve.url}/healthz`)).status === 200, 'serve to reconnect')
+    // serve's session (4 s) may expire while ZooKeeper is down: it must then build a new one by itself.
+    // Generous: a cold ZooKeeper JVM on a loaded machine can take many seconds to serve new sessions.
+    await waitFor(async () => (await fetch(`${serve.url}/healthz`)).status === 200, 'serve to reconnect', 90_000)
     const again = await waitFor(async () => {
       const r = await cli(['push', 'game/conf.ini', '--file', 'conf.ini', '--json'])
       return r.code === 0 ? r : null
-    }, 'a push after ZooKeeper returned')
+    }, 'a push after ZooKeeper returned', 60_000)
     assert.equal(JSON.parse(again.stdout).version, 4)
   })
 
   it('recovers from its own session expiry (serve paused past its session timeout)', async () => {
     serve.proc.kill('SIGSTOP')
-    await new Promise((resolve) => setTimeout(resolve, 4000))
+    await new Promise((resolve) => setTimeout(resolve, 7000))
     serve.proc.kill('SIGCONT')
-    await waitFor(async () => (await fetch(`${serve.url}/healthz`)).status === 200, 'serve to come back')
+    await waitFor(async () => (await fetch(`${serve.url}/healthz`)).status === 200, 'serve to come back', 90_000)
     // The out-of-band scan's watches were re-armed on the new session:
-    await zk.setData('/stconf/config/prod/game/conf.ini', Buffer.from('after expiry\n'))
-    await waitFor(async () => (await historyOf('game/conf.ini'))[0]?.version === 5, 'out-of-band version 5 after expiry')
+    await waitFor(() => zk.setData('/stconf/config/prod/game/conf.ini', Buffer.from('after expiry\n')), 'the test client to write', 60_000)
+    await waitFor(async () => (await historyOf('game/conf.ini'))[0]?.version === 5, 'out-of-band version 5 after expiry', 60_000)
   })
 
   it('fills history from ZooKeeper on start when a crash left it behind', async () => {
     await serve.stop()
     const bytes = Buffer.from('written before the crash\n')
     const meta = {version: 6, sha256: sha256(bytes), size: bytes.length, author: 'admin', message: 'acked', time: new Date().toISOString(), kind: 'push'}
-    await zk.multi([
+    await waitFor(async () => zk.multi([
       {op: 'set', path: '/stconf/config/prod/game/conf.ini', data: bytes, version: -1},
       {op: 'set', path: '/stconf/meta/prod/game/conf.ini', data: Buffer.from(JSON.stringify(meta)), version: -1},
-    ])
+    ]).then(() => true), 'the test client to write', 60_000)
     serve = await startServe({zk: zkServer.connect, dataDir: serve.dataDir})
     const history = await historyOf('game/conf.ini')
     assert.equal(history[0].version, 6)
