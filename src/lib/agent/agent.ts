@@ -11,7 +11,16 @@ import {ManagedFile, Pipeline} from './apply.js'
 import type {AgentConfig} from './config.js'
 import {HttpSource} from './source-http.js'
 import {ZkSource} from './source-zk.js'
-import type {FileReport, InstanceReport, Logger, Source} from './types.js'
+import type {FileReport, FileStatus, InstanceReport, Logger, Source} from './types.js'
+
+/** A failed version carried over a SIGHUP reload, with what the report said about it. */
+export interface InheritedFailure {
+  key: string
+  version: number
+  sha256: string
+  status: FileStatus
+  error: string | null
+}
 
 export interface AgentOptions {
   config: AgentConfig
@@ -22,7 +31,7 @@ export interface AgentOptions {
   /** share one ZooKeeper client (benchmarks with many agents in one process) */
   zkClient?: ZkClient
   /** failed versions carried over from a previous Agent (SIGHUP reload): still not retried */
-  inheritFailed?: Map<string, {version: number; sha256: string}>
+  inheritFailed?: Map<string, InheritedFailure>
 }
 
 export interface OnceResult {
@@ -85,7 +94,10 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     const {config, logger} = options
     this.files = config.files.map((spec) => new ManagedFile(spec, join(config.cacheDir, config.env)))
-    for (const file of this.files) file.failed = options.inheritFailed?.get(file.spec.dest)
+    for (const file of this.files) {
+      const inherited = options.inheritFailed?.get(file.spec.dest)
+      if (inherited) file.failed = {version: inherited.version, sha256: inherited.sha256}
+    }
     this.source = options.source ?? createSource(config, logger, options.zkClient)
     this.pipeline = new Pipeline({cacheDir: config.cacheDir, logger, onReport: () => this.scheduleReport()})
   }
@@ -95,9 +107,9 @@ export class Agent {
   }
 
   /** Failed versions by dest, for the next Agent after a config reload. */
-  failedVersions(): Map<string, {version: number; sha256: string}> {
-    const out = new Map<string, {version: number; sha256: string}>()
-    for (const file of this.files) if (file.failed) out.set(file.spec.dest, file.failed)
+  failedVersions(): Map<string, InheritedFailure> {
+    const out = new Map<string, InheritedFailure>()
+    for (const file of this.files) if (file.failed) out.set(file.spec.dest, {...file.failed, key: file.key, status: file.status, error: file.error})
     return out
   }
 
@@ -115,7 +127,15 @@ export class Agent {
 
   private async prepare(): Promise<void> {
     await mkdir(join(this.options.config.cacheDir, this.options.config.env), {recursive: true, mode: 0o700})
-    for (const file of this.files) await this.pipeline.restore(file)
+    for (const file of this.files) {
+      await this.pipeline.restore(file)
+      // After a SIGHUP reload a version that failed is still reported as failed, not as ok/pending.
+      const inherited = this.options.inheritFailed?.get(file.spec.dest)
+      if (inherited?.key === file.key && (inherited.status === 'check-failed' || inherited.status === 'reload-failed')) {
+        file.status = inherited.status
+        file.error = inherited.error
+      }
+    }
   }
 
   /** Follow the center until stop(). Resolves once started; never fails because the center is down. */
