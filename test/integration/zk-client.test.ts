@@ -43,4 +43,21 @@ describe('ZkClient against a real ZooKeeper', () => {
     assert.equal((await zk.getData('/t/a/x'))?.data.toString(), 'two')
     zk.close()
   })
+
+  it('rebuilds a client whose connection attempt hangs (server accepts TCP, never answers)', {timeout: 30_000}, async () => {
+    // The raw client clears its connect timeout once TCP is up, so without the watchdog it waits forever.
+    const {createServer} = await import('node:net')
+    const sockets: import('node:net').Socket[] = []
+    const silent = createServer((socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const port = (silent.address() as {port: number}).port
+    const zk = new ZkClient({connect: `127.0.0.1:${port}`, sessionTimeoutMs: 1000})
+    const rebuilt = new Promise<string>((resolve) => zk.once('rebuild', resolve))
+    zk.start()
+    assert.match(await rebuilt, /no session for 1000 ms/)
+    assert.ok(sockets.length >= 1, 'the client never reached the silent server')
+    zk.close()
+    for (const socket of sockets) socket.destroy()
+    silent.close()
+  })
 })

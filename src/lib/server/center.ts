@@ -1,8 +1,10 @@
 // The center's logic: versions, history, audit. The HTTP layer (app.ts) only translates to these calls.
 //
-// Write order for every change: blob -> store (ZooKeeper multi or embedded pointer) -> history -> audit.
+// Write order for every change: store (ZooKeeper multi, or embedded blob + pointer) -> blob -> history
+// -> audit -> answer. Agents see the change at the store commit, so nothing else sits before it.
 // A crash after the store commit leaves history one version behind; reconcile() at start fills it in
-// from the store, so a version the store holds is never lost and a version number is never reused.
+// (content and meta from the store), so a version the store holds is never lost and a version number
+// is never reused.
 import {EventEmitter} from 'node:events'
 import {conflict, isStconfError, notFound} from '../errors.js'
 import {sha256, type VersionKind, type VersionMeta} from '../model.js'
@@ -106,7 +108,6 @@ export class Center implements CenterApi {
     if (current && current.sha256 === hash) return {changed: false, meta: current}
     const version = Math.max(currentVersion, await this.history.lastVersion(env, key)) + 1
     const meta = this.newMeta(version, content, input.author, input.message, input.kind ?? 'push')
-    await this.history.putBlob(content)
     try {
       await this.store.commit(env, key, content, meta, currentVersion)
     } catch (error) {
@@ -114,6 +115,7 @@ export class Center implements CenterApi {
       throw error
     }
 
+    await this.history.putBlob(content)
     await this.history.append(env, key, meta)
     await this.auditLog.record({actor: input.author, action: meta.kind, env, key, version, detail: input.message || undefined})
     this.events.emit('change', {env, key, meta} satisfies ChangeEvent)

@@ -73,15 +73,15 @@ export class ZkStore implements ConfigStore {
   }
 
   async commit(env: string, key: string, content: Buffer, meta: VersionMeta, previous: number): Promise<void> {
-    const current = await this.readMeta(env, key)
+    const configPath = this.configPath(env, key)
+    const metaPath = this.metaPath(env, key)
+    // Both reads at once: a push is on the path every agent waits for.
+    const [current, contentStat] = await Promise.all([this.readMeta(env, key), this.zk.exists(configPath)])
     if ((current?.meta.version ?? 0) !== previous) {
       throw conflict(`conflict: ${env}/${key} is at version ${current?.meta.version ?? 0}, not ${previous}`)
     }
 
-    const configPath = this.configPath(env, key)
-    const metaPath = this.metaPath(env, key)
-    const contentStat = await this.zk.exists(configPath)
-    await this.ensureParents(configPath, metaPath)
+    if (!current || !contentStat) await this.ensureParents(configPath, metaPath)
     const ops: ZkOp[] = [
       contentStat
         ? {op: 'set', path: configPath, data: content, version: contentStat.version}

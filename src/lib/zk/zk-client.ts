@@ -4,6 +4,9 @@
 // - every call has a deadline: requests made while disconnected would otherwise queue forever;
 // - a half-open TCP connection is never noticed by the client, so a watchdog pings with a deadline
 //   and rebuilds the client when pings stop coming back;
+// - a connection attempt whose TCP connect succeeded has no timeout at all in the raw client (a server
+//   that accepts but never answers, e.g. a cold restart, hangs it forever), so a client that has had
+//   no session for a whole session timeout is rebuilt too: by then its old session is gone anyway;
 // - after session expiry the raw client is dead for good, so a new one is built; users hear
 //   'session' and must re-arm their watches and re-create ephemeral nodes;
 // - after any reconnect users hear 'connected' and should re-read, since events may have been missed.
@@ -74,6 +77,7 @@ export class ZkClient extends EventEmitter {
   private watchdog?: NodeJS.Timeout
   private missedPings = 0
   private pinging = false
+  private disconnectedSince = Date.now()
 
   constructor(options: ZkOptions) {
     super()
@@ -96,7 +100,13 @@ export class ZkClient extends EventEmitter {
   start(): void {
     this.build()
     const every = Math.max(500, Math.floor(this.sessionTimeoutMs / 3))
-    this.watchdog = setInterval(() => void this.ping(every), every)
+    this.watchdog = setInterval(() => {
+      if (!this.connectedFlag && Date.now() - this.disconnectedSince > this.sessionTimeoutMs) {
+        this.rebuild(`no session for ${this.sessionTimeoutMs} ms (connection attempt stuck)`)
+      } else {
+        void this.ping(every)
+      }
+    }, every)
     this.watchdog.unref()
   }
 
@@ -260,6 +270,7 @@ export class ZkClient extends EventEmitter {
         this.emit('connected', {newSession: isNew})
       } else if (state === State.DISCONNECTED) {
         this.connectedFlag = false
+        this.disconnectedSince = Date.now()
         this.emit('disconnected')
       } else if (state === State.EXPIRED) {
         this.connectedFlag = false
@@ -277,6 +288,7 @@ export class ZkClient extends EventEmitter {
     const old = this.client
     this.client = undefined
     this.connectedFlag = false
+    this.disconnectedSince = Date.now()
     old?.removeAllListeners()
     old?.close()
     this.build()
