@@ -78,11 +78,22 @@ export default class AgentCommand extends StconfCommand {
         if (stopping) return
         try {
           const next = await loadAgentConfig(configPath)
-          const failed = agent.failedVersions()
           await agent.stop()
+          const failed = agent.failedVersions() // after stop: includes a failure of the change that was in flight
+          let candidate: Agent | undefined
+          try {
+            candidate = new Agent({config: next, logger, agentVersion, inheritFailed: failed})
+            await candidate.start()
+          } catch (error) {
+            // Valid but cannot start (e.g. its cacheDir cannot be created): go back to the old config.
+            await candidate?.stop().catch(() => undefined)
+            agent = new Agent({config, logger, agentVersion, inheritFailed: failed})
+            await agent.start()
+            throw error
+          }
+
+          agent = candidate
           config = next
-          agent = new Agent({config, logger, agentVersion, inheritFailed: failed})
-          await agent.start()
           logger.info('config reloaded', {config: configPath, files: config.files.length})
         } catch (error) {
           logger.error('config reload failed, keeping the old config', {config: configPath, error: formatErrorLine(error).replaceAll('\n', '; ')})

@@ -128,6 +128,27 @@ describe('agent life cycle (real ZooKeeper, real serve, real agent processes)', 
     assert.equal(await agent.stop('SIGTERM'), 0)
   })
 
+  it('SIGHUP with a config that is valid but cannot start (cacheDir not creatable): logged, the old config keeps running', async () => {
+    const dir = tempDir()
+    const a = join(dir, 'a.ini')
+    await push(serve.url, 'hup2', 'game/a.ini', 'a=1\n')
+    const setup = {source: source(), env: 'hup2', host: 'hup2-1', pollInterval: '500ms', files: [{key: 'game/a.ini', dest: a}]}
+    const config = writeAgentConfig(dir, setup)
+    const agent = startAgent(config)
+    agents.push(agent)
+    await waitUntil('a.ini applied', () => readText(a) === 'a=1\n', LONG)
+    writeFileSync(join(dir, 'plain-file'), '')
+    writeFileSync(config, JSON.stringify({...setup, cacheDir: join(dir, 'plain-file', 'cache')}))
+    agent.child.kill('SIGHUP')
+    const failed = await waitUntil('the failed reload logged', () => logLines(agent.output).find((line) => line.msg.includes('config reload failed')), LONG)
+    assert.match(String(failed.error), /^cacheDir: cannot create .*plain-file/)
+    await push(serve.url, 'hup2', 'game/a.ini', 'a=2\n')
+    await waitUntil('a push applied with the old config', () => readText(a) === 'a=2\n', LONG)
+    await waitUntil('the instance report of the old config', async () => (await instance('hup2', 'hup2-1'))?.files[0]?.version === 2, LONG)
+    assert.ok(agent.running)
+    assert.equal(await agent.stop('SIGTERM'), 0)
+  })
+
   it('--once: 0 when every file is in sync, 7 when a check fails, 6 when the center cannot be reached (no file touched)', async () => {
     const dir = tempDir()
     const a = join(dir, 'a.ini')
@@ -210,6 +231,16 @@ describe('agent life cycle (real ZooKeeper, real serve, real agent processes)', 
     assert.equal(await daemon.exited, 2, daemon.output)
     assert.equal(daemon.output, proc.output)
     assert.deepEqual(readdirSync(dir), ['agent.yml'], 'nothing written by --daemon either')
+
+    // Valid, but its cacheDir cannot be created: exit 2 with one line naming cacheDir (not "internal error").
+    const dir2 = tempDir()
+    writeFileSync(join(dir2, 'plain-file'), '')
+    const config2 = join(dir2, 'agent.json')
+    writeFileSync(config2, JSON.stringify({source: 'http://127.0.0.1:1', token: 't', env: 'prod', cacheDir: join(dir2, 'plain-file', 'cache'), files: [{key: 'game/a.ini', dest: join(dir2, 'a.ini')}]}))
+    const uncreatable = runCli(['agent', '--config', config2])
+    assert.equal(await uncreatable.exited, 2, uncreatable.output)
+    assert.match(uncreatable.output, /^stconf: cacheDir: cannot create \S+plain-file\S+ \(ENOTDIR\)\n$/)
+    assert.deepEqual(readdirSync(dir2).sort(), ['agent.json', 'plain-file'])
   })
 
   it('--daemon --pid-file --log-file: returns, the daemon applies pushes and logs; SIGTERM stops it cleanly', async () => {

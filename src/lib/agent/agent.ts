@@ -4,7 +4,7 @@
 // touched: the agent starts from its files and cache, keeps running, and converges when it returns.
 import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
-import {formatErrorLine, isStconfError} from '../errors.js'
+import {badInput, formatErrorLine, isStconfError} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import type {ZkClient} from '../zk/zk-client.js'
 import {ManagedFile, Pipeline} from './apply.js'
@@ -126,7 +126,10 @@ export class Agent {
   }
 
   private async prepare(): Promise<void> {
-    await mkdir(join(this.options.config.cacheDir, this.options.config.env), {recursive: true, mode: 0o700})
+    const {cacheDir, env} = this.options.config
+    await mkdir(join(cacheDir, env), {recursive: true, mode: 0o700}).catch((error: NodeJS.ErrnoException) => {
+      throw badInput(`cacheDir: cannot create ${join(cacheDir, env)} (${error.code ?? error.message})`)
+    })
     for (const file of this.files) {
       await this.pipeline.restore(file)
       // After a SIGHUP reload a version that failed is still reported as failed, not as ok/pending.
