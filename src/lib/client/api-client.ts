@@ -1,6 +1,9 @@
 // The HTTP client every operator command (and the agent's http source) uses to talk to serve.
 import {fromHttp, unavailable} from '../errors.js'
 import type {VersionMeta} from '../model.js'
+import type {AuditEntry} from '../server/audit.js'
+
+export type {AuditEntry}
 
 export interface ClientOptions {
   server: string
@@ -18,15 +21,6 @@ export interface KeyEntry extends VersionMeta {
   key: string
 }
 
-export interface AuditEntry {
-  time: string
-  actor: string
-  action: string
-  env?: string
-  key?: string
-  version?: number
-  detail?: string
-}
 
 const keyPath = (env: string, key: string) => `${encodeURIComponent(env)}/${key.split('/').map(encodeURIComponent).join('/')}`
 

@@ -10,6 +10,7 @@ import {badInput} from '../errors.js'
 import {validateEnv, validateKey, type VersionMeta} from '../model.js'
 import {zkPath} from '../zk/zk-client.js'
 import type {RouteContext} from './center-types.js'
+import {parseJsonBody} from './json-body.js'
 
 const MAX_WATCH_MS = 60_000
 const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
@@ -51,23 +52,6 @@ export interface InstanceView {
   files: Array<FileReport & {inSync: boolean; centerVersion: number | null}>
 }
 
-function parseBody<T>(body: unknown, schema: z.ZodType<T>): T {
-  let value: unknown
-  try {
-    value = JSON.parse(Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '')
-  } catch {
-    throw badInput('request body is not JSON')
-  }
-
-  const result = schema.safeParse(value)
-  if (!result.success) {
-    const issue = result.error.issues[0]
-    throw badInput(`invalid request body: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
-  }
-
-  return result.data
-}
-
 function validateHost(host: string): string {
   if (!HOST_RE.test(host)) throw badInput(`invalid host "${host}"`, 'a host is 1-128 characters: letters, digits, ".", "_", "-"')
   return host
@@ -85,7 +69,7 @@ export async function registerAgentRoutes(app: FastifyInstance, ctx: RouteContex
   app.post('/api/v1/watch/:env', async (request: FastifyRequest<{Params: {env: string}}>, reply) => {
     ctx.authorize(request.headers, 'viewer')
     const env = validateEnv(request.params.env)
-    const body = parseBody(request.body, watchBody)
+    const body = parseJsonBody(request.body, watchBody)
     const keys = Object.entries(body.keys)
     if (keys.length > 10_000) throw badInput('too many keys in one watch', 'at most 10000')
     for (const [key] of keys) validateKey(key)
@@ -151,7 +135,7 @@ export async function registerAgentRoutes(app: FastifyInstance, ctx: RouteContex
     ctx.authorize(request.headers, 'viewer')
     const env = validateEnv(request.params.env)
     const host = validateHost(request.params.host)
-    const body = parseBody(request.body, heartbeatBody)
+    const body = parseJsonBody(request.body, heartbeatBody)
     for (const file of body.files) validateKey(file.key)
     const {intervalMs, ...report} = body
     let byHost = heartbeats.get(env)

@@ -5,6 +5,7 @@ import {z} from 'zod'
 import {badInput, isStconfError, StconfError} from '../errors.js'
 import {checkSize, formatBytes, parseVersion, validateEnv, validateKey, type VersionMeta} from '../model.js'
 import {registerAgentRoutes} from './agent-routes.js'
+import {parseJsonBody} from './json-body.js'
 import type {AuditLog} from './audit.js'
 import type {Center} from './center.js'
 import type {RouteContext} from './center-types.js'
@@ -23,24 +24,6 @@ type KeyParams = {env: string; '*': string}
 
 const rollbackBody = z.object({to: z.number().int().positive(), message: z.string().max(1000).optional()}).strict()
 const tokenBody = z.object({name: z.string(), role: z.enum(['viewer', 'operator', 'admin'])}).strict()
-
-/** Parse a JSON body (every body arrives as bytes) against a schema; one line on failure. */
-export function parseJsonBody<T>(body: unknown, schema: z.ZodType<T>): T {
-  let value: unknown
-  try {
-    value = JSON.parse(Buffer.isBuffer(body) ? body.toString('utf8') : '')
-  } catch {
-    throw badInput('request body is not JSON')
-  }
-
-  const result = schema.safeParse(value)
-  if (!result.success) {
-    const issue = result.error.issues[0]
-    throw badInput(`invalid request body: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
-  }
-
-  return result.data
-}
 
 function target(params: KeyParams): {env: string; key: string} {
   return {env: validateEnv(params.env), key: validateKey(params['*'])}
