@@ -133,4 +133,19 @@ describe('serve with ZooKeeper', () => {
     assert.equal(history[0].sha256, meta.sha256)
     assert.equal(history[0].kind, 'push')
   })
+
+  it('with --zk-auth, creates nodes readable by all but writable only by its own identity', async () => {
+    const secure = await startServe({zk: zkServer.connect, zkRoot: '/secure', args: ['--zk-auth', 'stconf:s3cret']})
+    try {
+      const put = await fetch(`${secure.url}/api/v1/config/prod/game/conf.ini`, {method: 'PUT', headers: {authorization: `Bearer ${ADMIN_TOKEN}`}, body: 'k=v\n'})
+      assert.equal(put.status, 201)
+      // The test's client has no credentials: it reads (as agents do) but cannot write.
+      const read = await waitFor(() => zk.getData('/secure/config/prod/game/conf.ini'), 'the test client to read', 60_000)
+      assert.equal(read.data.toString(), 'k=v\n')
+      await assert.rejects(zk.setData('/secure/config/prod/game/conf.ini', Buffer.from('hijack\n')), /refused access/)
+      await assert.rejects(zk.setData('/secure/meta/prod/game/conf.ini', Buffer.from('{}')), /refused access/)
+    } finally {
+      await secure.stop()
+    }
+  })
 })
