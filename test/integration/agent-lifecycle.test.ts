@@ -3,6 +3,7 @@
 // shown offline), and SIGTERM in the middle of a burst of pushes.
 import assert from 'node:assert/strict'
 import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:http'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {StatusRow} from '../../src/lib/agent/status.js'
@@ -340,5 +341,35 @@ describe('http source heartbeat (embedded-store serve)', () => {
     assert.equal(offline.inSync, false, 'an offline agent is not in sync')
     assert.equal(offline.version, 1, 'its last report is kept')
     assert.equal(readText(dest), 'h=1\n')
+  })
+
+  it('a center that answers 503 (its store down) is not hammered with reports: retries follow the poll and the heartbeat', async () => {
+    // A stand-in for a serve whose store is unavailable: every request is a 503, counted.
+    const counts = {watch: 0, report: 0}
+    const center = createServer((request, response) => {
+      if (request.url?.startsWith('/api/v1/watch/')) counts.watch++
+      if (request.method === 'PUT' && request.url?.startsWith('/api/v1/instances/')) counts.report++
+      request.resume()
+      response.writeHead(503, {'content-type': 'application/json'}).end('{"error":"unavailable","message":"store unavailable"}')
+    })
+    await new Promise<void>((resolve) => center.listen(0, '127.0.0.1', resolve))
+    try {
+      const dir = tempDir()
+      const url = `http://127.0.0.1:${(center.address() as {port: number}).port}`
+      const config = writeAgentConfig(dir, {source: url, token: ADMIN_TOKEN, env: 'beat', host: 'beat-2', pollInterval: '10s', files: [{key: 'game/conf.ini', dest: join(dir, 'conf.ini')}]})
+      const agent = startAgent(config)
+      agents.push(agent)
+      await waitUntil('a first report attempt', () => counts.report >= 1, LONG)
+      // The watch loop backs off 250ms, 500ms, 1s, 2s: five watches take seconds; a report retried
+      // in a tight loop meanwhile would be hundreds of requests.
+      await waitUntil('five watch attempts', () => counts.watch >= 5, LONG)
+      assert.ok(counts.report <= 3, `reports are not retried in a tight loop (${counts.report} PUTs while ${counts.watch} watches)`)
+      assert.ok(agent.running)
+      assert.equal(await agent.stop('SIGTERM'), 0)
+      assert.equal(readText(join(dir, 'conf.ini')), undefined)
+    } finally {
+      center.close()
+      center.closeAllConnections()
+    }
   })
 })

@@ -86,7 +86,10 @@ export class Agent {
   private readonly startedAt = new Date().toISOString()
   private reportTimer?: NodeJS.Timeout
   private reporting?: Promise<void>
+  /** a change came while a report was in flight: send once more right after it */
   private reportAgain = false
+  /** the last report failed (center down): the poll sends it again, not a tight retry loop */
+  private reportFailed = false
   private centerDown = false
   private lastErrors = new Map<ManagedFile, string>()
   private stopped = false
@@ -285,7 +288,7 @@ export class Agent {
         }
 
         // A report that failed while the center was down is sent again.
-        if (this.reportAgain || !this.reporting) this.scheduleReport()
+        if (this.reportFailed && !this.reporting) this.scheduleReport()
       } catch (error) {
         if (isStconfError(error) && error.code === 'unavailable') this.centerDownNow(error)
         else this.options.logger.error('poll failed', {error: formatErrorLine(error)})
@@ -303,9 +306,14 @@ export class Agent {
       }
 
       this.reporting = this.sendReport()
-        .catch(() => {
-          this.reportAgain = true
-        })
+        .then(
+          () => {
+            this.reportFailed = false
+          },
+          () => {
+            this.reportFailed = true
+          },
+        )
         .finally(() => {
           this.reporting = undefined
           if (this.reportAgain) {
