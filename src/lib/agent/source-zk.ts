@@ -141,10 +141,11 @@ export class ZkSource implements Source {
 
   async fetch(key: string): Promise<Current | null> {
     for (let attempt = 1; ; attempt++) {
-      const metaNode = await this.client.getData(this.metaPath(key))
+      // Both reads in one round-trip: ZooKeeper answers a session's requests in order, and the
+      // sha256 check below catches a push that landed between them.
+      const [metaNode, config] = await Promise.all([this.client.getData(this.metaPath(key)), this.client.getData(this.configPath(key))])
       if (!metaNode) return null
       const meta = parseMeta(metaNode.data, this.metaPath(key))
-      const config = await this.client.getData(this.configPath(key))
       // serve writes both nodes in one multi, so a mismatch means a change in between (read again)
       // or an out-of-band write serve has not recorded yet: never apply bytes the meta does not vouch for.
       if (config && sha256(config.data) === meta.sha256) return {meta, content: config.data}
