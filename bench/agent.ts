@@ -14,8 +14,8 @@ import {validateAgentConfig} from '../src/lib/agent/config.js'
 import {silentLogger} from '../src/lib/agent/types.js'
 import {sha256, type VersionMeta} from '../src/lib/model.js'
 import {ZkClient, zkPath} from '../src/lib/zk/zk-client.js'
-import {ADMIN_TOKEN, BIN, tempDir, waitUntil, writeZnodes} from '../test/helpers/agent-harness.js'
-import {startServe} from '../test/helpers/cli.js'
+import {BIN, tempDir, waitUntil, writeZnodes} from '../test/helpers/agent-harness.js'
+import {ADMIN_TOKEN, startServe} from '../test/helpers/cli.js'
 import {startZk} from '../test/helpers/zk-server.js'
 
 const ENV = 'bench'
@@ -215,12 +215,8 @@ export async function benchAgent(): Promise<Record<string, unknown>> {
   writer.start()
   await writer.waitConnected(10_000)
   try {
-    await writeZnodes(writer, ENV, 'bench/f0.ini', 'seed\n', 1)
-    const baseline = await zkRoundTrip(zk.connect, writer, 200)
-    const zkPush = zkPusher(writer)
-    const one = await latencyRun(zk.connect, zkPush, 1, 100, 'zk1')
-    const ten = await latencyRun(zk.connect, zkPush, 10, 30, 'zk10')
-    const hundred = await latencyRun(zk.connect, zkPush, 100, 10, 'zk100')
+    // HTTP first: serve numbers versions from its own history, so it creates the key; the direct
+    // ZooKeeper pushes afterwards continue from the meta it wrote.
     const serve = await startServe({zk: zk.connect})
     let http: Record<string, unknown>
     try {
@@ -233,6 +229,11 @@ export async function benchAgent(): Promise<Record<string, unknown>> {
       await serve.stop()
     }
 
+    const baseline = await zkRoundTrip(zk.connect, writer, 200)
+    const zkPush = zkPusher(writer)
+    const one = await latencyRun(zk.connect, zkPush, 1, 100, 'zk1')
+    const ten = await latencyRun(zk.connect, zkPush, 10, 30, 'zk10')
+    const hundred = await latencyRun(zk.connect, zkPush, 100, 10, 'zk100')
     const memory = await idleMemory(zk.connect, writer)
     return {
       note: 'latency per agent until its reload command ran (FIFO line); targets: 1 agent p99 <= 20 ms, 10 agents p99 <= 100 ms',
