@@ -53,5 +53,8 @@ On first start an admin token is printed once (or taken from $STCONF_ADMIN_TOKEN
       process.once('SIGINT', stop)
     })
     await server.close()
+    // The ZooKeeper client keeps retrying to say goodbye while ZooKeeper is down, which would hold
+    // the process forever: everything is closed, so leave.
+    setTimeout(() => process.exit(0), 100).unref()
   }
 }

@@ -148,4 +148,17 @@ describe('serve with ZooKeeper', () => {
       await secure.stop()
     }
   })
+
+  it('stops on SIGTERM even while ZooKeeper is down', async () => {
+    const other = await startServe({zk: zkServer.connect, zkRoot: '/stopping'})
+    await zkServer.stop()
+    try {
+      other.proc.kill('SIGTERM')
+      await waitFor(() => other.proc.exitCode !== null || other.proc.signalCode !== null, 'serve to exit', 30_000)
+      assert.equal(other.proc.exitCode, 0)
+    } finally {
+      other.proc.kill('SIGKILL')
+      await zkServer.start()
+    }
+  })
 })

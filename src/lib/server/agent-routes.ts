@@ -64,6 +64,14 @@ interface Heartbeat {
 }
 
 export async function registerAgentRoutes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
+  // Long-polls end at once when serve stops, instead of holding its shutdown for up to a minute.
+  let closing = false
+  const sleepers = new Set<() => void>()
+  app.addHook('preClose', async () => {
+    closing = true
+    for (const wakeUp of sleepers) wakeUp()
+  })
+
   const heartbeats = new Map<string, Map<string, Heartbeat>>()
 
   app.post('/api/v1/watch/:env', async (request: FastifyRequest<{Params: {env: string}}>, reply) => {
@@ -102,18 +110,20 @@ export async function registerAgentRoutes(app: FastifyInstance, ctx: RouteContex
       const now = await differing()
       if (now.length > 0 || timeoutMs === 0) return {changed: now}
       const deadline = Date.now() + timeoutMs
-      while (Date.now() < deadline) {
+      while (Date.now() < deadline && !closing) {
         if (pending.length === 0) {
           await new Promise<void>((resolve) => {
             const done = () => {
               clearTimeout(timer)
               reply.raw.off('close', done)
+              sleepers.delete(done)
               wake = () => undefined
               resolve()
             }
 
             const timer = setTimeout(done, deadline - Date.now())
             reply.raw.once('close', done) // the agent went away
+            sleepers.add(done)
             wake = done
           })
           if (reply.raw.destroyed || request.raw.socket?.destroyed) return {changed: []}
