@@ -5,7 +5,8 @@
 //   (b) the ZooKeeper multi serve does for a push (baseline: a bare setData -> watch round-trip).
 // - idle resident memory of one agent process watching 20 files; baseline: bare `node`.
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdirSync, openSync, readFileSync, writeFileSync, createReadStream} from 'node:fs'
+import {mkdirSync, openSync, readFileSync, writeFileSync} from 'node:fs'
+import {Socket} from 'node:net'
 import {execFileSync} from 'node:child_process'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -37,11 +38,15 @@ function rssMiB(pid: number): number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Lines the agents' reload commands write into one FIFO, timestamped on arrival. */
+/**
+ * Lines the agents' reload commands write into one FIFO, timestamped on arrival. Read through a
+ * net.Socket (non-blocking, epoll): an fs stream would park a libuv threadpool thread in a blocking
+ * read() that never returns, and after four runs the pool is full and nothing is read any more.
+ */
 function openFifo(path: string, onLine: (line: string, at: number) => void): () => void {
   execFileSync('mkfifo', [path])
   const fd = openSync(path, 'r+') // r+: never EOF when a writer closes
-  const stream = createReadStream('', {fd, autoClose: true})
+  const stream = new Socket({fd, readable: true, writable: false})
   let rest = ''
   stream.on('data', (chunk) => {
     const at = performance.now()
@@ -136,7 +141,9 @@ async function latencyRun(connect: string, pusher: Pusher, count: number, pushes
   if (hosted.length > 0) {
     const path = join(dir, 'hosted.json')
     writeFileSync(path, JSON.stringify(hosted.map((spec) => spec.config)))
-    children.push(spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--agents-host', path], {stdio: 'ignore'}))
+    // its stderr goes to a file beside the config: a crash of the helper process is then visible
+    const errors = openSync(join(dir, 'hosted.stderr'), 'a')
+    children.push(spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--agents-host', path], {stdio: ['ignore', 'ignore', errors]}))
   }
 
   try {
@@ -150,7 +157,10 @@ async function latencyRun(connect: string, pusher: Pusher, count: number, pushes
 
     // warm-up: every agent applied the current version once
     await push(`${run}-warm`)
-    await waitUntil('all agents to apply the warm-up version', () => specs.every((spec) => seen.has(`${spec.id} ${run}-warm`)), 120_000)
+    await waitUntil('all agents to apply the warm-up version', () => specs.every((spec) => seen.has(`${spec.id} ${run}-warm`)), 120_000).catch((error) => {
+      const missing = specs.filter((spec) => !seen.has(`${spec.id} ${run}-warm`)).map((spec) => spec.id)
+      throw new Error(`${(error as Error).message}: ${missing.length} missing (${missing.slice(0, 5).join(' ')} ...), see ${dir}`)
+    })
     const samples: number[] = []
     for (let i = 0; i < pushes; i++) {
       const tag = `${run}-${i}`
@@ -209,50 +219,60 @@ async function idleMemory(connect: string, writer: ZkClient): Promise<Record<str
   }
 }
 
-export async function benchAgent(): Promise<Record<string, unknown>> {
+/** Each measurement gets a fresh ZooKeeper, so no run inherits sessions, watches or load from another. */
+async function withZk<T>(fn: (connect: string, writer: ZkClient) => Promise<T>): Promise<T> {
   const zk = await startZk()
   const writer = new ZkClient({connect: zk.connect})
   writer.start()
-  await writer.waitConnected(10_000)
   try {
-    // HTTP first: serve numbers versions from its own history, so it creates the key; the direct
-    // ZooKeeper pushes afterwards continue from the meta it wrote.
-    const serve = await startServe({zk: zk.connect})
-    let http: Record<string, unknown>
-    try {
-      const pushMs: number[] = []
-      const httpPush = httpPusher(serve.url, pushMs)
-      const httpOne = await latencyRun(zk.connect, httpPush, 1, 100, 'http1')
-      const httpTen = await latencyRun(zk.connect, httpPush, 10, 30, 'http10')
-      http = {baselinePushResponseMs: summary(pushMs), agents1: httpOne, agents10: httpTen}
-    } finally {
-      await serve.stop()
-    }
-
-    const baseline = await zkRoundTrip(zk.connect, writer, 200)
-    const zkPush = zkPusher(writer)
-    const one = await latencyRun(zk.connect, zkPush, 1, 100, 'zk1')
-    const ten = await latencyRun(zk.connect, zkPush, 10, 30, 'zk10')
-    const hundred = await latencyRun(zk.connect, zkPush, 100, 10, 'zk100')
-    const memory = await idleMemory(zk.connect, writer)
-    return {
-      note: 'latency per agent until its reload command ran (FIFO line); targets: 1 agent p99 <= 20 ms, 10 agents p99 <= 100 ms',
-      fromZkWrite: {
-        note: 'from the ZooKeeper multi serve does for a push (what confd\'s 13-22 ms p99 is measured from)',
-        baselineZkSetDataToWatchMs: baseline,
-        agents1: one,
-        agents10: ten,
-        agents100: hundred,
-      },
-      fromHttpPush: {
-        note: 'from the PUT /api/v1/config request to a real `stconf serve --zk`; baseline: that PUT\'s own response time',
-        ...http,
-      },
-      idleMemory: memory,
-    }
+    await writer.waitConnected(10_000)
+    return await fn(zk.connect, writer)
   } finally {
     writer.close()
     await zk.destroy()
+  }
+}
+
+/** Agents follow bench/f0.ini, pushed straight into ZooKeeper as serve does (seeded at version 1). */
+function zkLatency(count: number, pushes: number, run: string): Promise<Record<string, unknown>> {
+  return withZk(async (connect, writer) => {
+    await writeZnodes(writer, ENV, 'bench/f0.ini', 'seed\n', 1)
+    return latencyRun(connect, zkPusher(writer), count, pushes, run)
+  })
+}
+
+export async function benchAgent(): Promise<Record<string, unknown>> {
+  const http = await withZk(async (connect) => {
+    const serve = await startServe({zk: connect})
+    try {
+      const pushMs: number[] = []
+      const httpPush = httpPusher(serve.url, pushMs)
+      const agents1 = await latencyRun(connect, httpPush, 1, 100, 'http1')
+      const agents10 = await latencyRun(connect, httpPush, 10, 30, 'http10')
+      return {baselinePushResponseMs: summary(pushMs), agents1, agents10}
+    } finally {
+      await serve.stop()
+    }
+  })
+  const baseline = await withZk((connect, writer) => zkRoundTrip(connect, writer, 200))
+  const one = await zkLatency(1, 100, 'zk1')
+  const ten = await zkLatency(10, 30, 'zk10')
+  const hundred = await zkLatency(100, 10, 'zk100')
+  const memory = await withZk((connect, writer) => idleMemory(connect, writer))
+  return {
+    note: 'latency per agent until its reload command ran (FIFO line); targets: 1 agent p99 <= 20 ms, 10 agents p99 <= 100 ms',
+    fromZkWrite: {
+      note: "from the ZooKeeper multi serve does for a push (what confd's 13-22 ms p99 is measured from)",
+      baselineZkSetDataToWatchMs: baseline,
+      agents1: one,
+      agents10: ten,
+      agents100: hundred,
+    },
+    fromHttpPush: {
+      note: "from the PUT /api/v1/config request to a real `stconf serve --zk`; baseline: that PUT's own response time",
+      ...http,
+    },
+    idleMemory: memory,
   }
 }
 
