@@ -185,10 +185,11 @@ async function zkRoundTrip(connect: string, writer: ZkClient, n: number): Promis
   await writer.mkdirp('/bench/rtt')
   const samples: number[] = []
   for (let i = 0; i < n; i++) {
-    let started = 0
-    const fired = new Promise<number>((resolve) => void watcher.getData('/bench/rtt', () => resolve(performance.now())))
-    await sleep(5)
-    started = performance.now()
+    let fire: (at: number) => void = () => undefined
+    const fired = new Promise<number>((resolve) => (fire = resolve))
+    // The watch must be registered before the write: two sessions' requests are not ordered.
+    await watcher.getData('/bench/rtt', () => fire(performance.now()))
+    const started = performance.now()
     await writer.setData('/bench/rtt', Buffer.from(String(i)))
     samples.push((await fired) - started)
   }
