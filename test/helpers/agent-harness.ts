@@ -1,41 +1,24 @@
 // Real processes for agent tests: the built `stconf serve` and `stconf agent`, temp dirs, waits with
 // generous deadlines (never timing thresholds).
 import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {sha256, type VersionMeta} from '../../src/lib/model.js'
 import type {ZkClient} from '../../src/lib/zk/zk-client.js'
 import {zkPath} from '../../src/lib/zk/zk-client.js'
-import {freePort} from './zk-server.js'
+import {ADMIN_TOKEN, BIN, startServe as startServeProcess, tempDir as makeTempDir, waitFor, type ServeHandle} from './cli.js'
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const BIN = join(ROOT, 'bin', 'run.js')
-export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
+export {ADMIN_TOKEN, BIN, ROOT} from './cli.js'
 
 export function tempDir(prefix = 'stconf-agent-'): string {
-  return mkdtempSync(join(tmpdir(), prefix))
+  return makeTempDir(prefix)
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Poll `probe` until it returns a truthy value; fail with `what` after `timeoutMs`. */
-export async function waitUntil<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 20_000): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe()
-      if (value) return value as Exclude<T, false | null | undefined | 0 | ''>
-    } catch (error) {
-      last = error
-    }
-
-    await sleep(50)
-  }
-
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`)
+/** waitFor with the description first (the agent tests' order). */
+export function waitUntil<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 20_000): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
+  return waitFor(probe as () => Promise<Exclude<T, false | null | undefined | 0 | ''>>, what, timeoutMs)
 }
 
 export function readText(path: string): string | undefined {
@@ -74,26 +57,11 @@ export function runCli(args: string[], env: Record<string, string> = {}): Proc {
   return new Proc(spawn(process.execPath, [BIN, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']}))
 }
 
-export interface Serve {
-  url: string
-  proc: Proc
-  stop(): Promise<void>
-}
+export type Serve = ServeHandle
 
-export async function startServe(options: {zk?: string; data?: string; port?: number} = {}): Promise<Serve> {
-  const port = options.port ?? (await freePort())
-  const args = ['serve', '--port', String(port), '--data', options.data ?? tempDir('stconf-serve-')]
-  if (options.zk) args.push('--zk', options.zk, '--zk-session-timeout', '4000')
-  const proc = runCli(args, {STCONF_ADMIN_TOKEN: ADMIN_TOKEN})
-  const url = await waitUntil(
-    'serve to listen',
-    () => {
-      if (!proc.running) throw new Error(`serve exited: ${proc.output}`)
-      return /listening on (http:\/\/\S+)/.exec(proc.output)?.[1]
-    },
-    30_000,
-  )
-  return {url, proc, stop: async () => void (await proc.stop())}
+/** serve as the agent tests use it: ZooKeeper mode with a short session, so expiry tests stay short. */
+export function startServe(options: {zk?: string; data?: string; port?: number} = {}): Promise<Serve> {
+  return startServeProcess({dataDir: options.data, port: options.port, ...(options.zk ? {zk: options.zk, args: ['--zk-session-timeout', '4000']} : {})})
 }
 
 export async function push(serveUrl: string, env: string, key: string, content: string | Buffer, message = 'test'): Promise<VersionMeta> {

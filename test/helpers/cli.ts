@@ -49,10 +49,10 @@ export interface ServeHandle {
 
 /** Start `stconf serve` on a free port; resolves once it prints its URL. */
 export async function startServe(
-  options: {dataDir?: string; zk?: string; zkRoot?: string; args?: string[]; env?: Record<string, string>} = {},
+  options: {dataDir?: string; port?: number; zk?: string; zkRoot?: string; args?: string[]; env?: Record<string, string>} = {},
 ): Promise<ServeHandle> {
   const dataDir = options.dataDir ?? tempDir('stconf-serve-')
-  const args = ['serve', '--port', '0', '--data', dataDir, ...(options.zk ? ['--zk', options.zk] : []), ...(options.zkRoot ? ['--zk-root', options.zkRoot] : []), ...(options.args ?? [])]
+  const args = ['serve', '--port', String(options.port ?? 0), '--data', dataDir, ...(options.zk ? ['--zk', options.zk] : []), ...(options.zkRoot ? ['--zk-root', options.zkRoot] : []), ...(options.args ?? [])]
   const proc = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     env: {...process.env, STCONF_ADMIN_TOKEN: ADMIN_TOKEN, ...options.env},
