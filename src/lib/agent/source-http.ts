@@ -165,6 +165,8 @@ export class HttpSource implements Source {
     this.stopped = true
     clearInterval(this.heartbeat)
     this.stopController.abort()
+    // Never reported (a dry run): the instance entry on serve, if any, is another agent's to withdraw.
+    if (!this.lastReport) return
     try {
       const response = await fetch(`${this.options.url}/api/v1/instances/${this.options.env}/${encodeURIComponent(this.options.host)}`, {
         method: 'DELETE',

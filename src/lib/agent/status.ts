@@ -2,7 +2,8 @@
 import type {ApiClient} from '../client/api-client.js'
 import {validateEnv, validateKey} from '../model.js'
 import type {InstanceView} from '../server/agent-routes.js'
-import type {FileStatus} from './types.js'
+import {formatChangeShort} from './file-diff.js'
+import type {FileStatus, LastChange} from './types.js'
 
 export interface StatusRow {
   host: string
@@ -20,6 +21,8 @@ export interface StatusRow {
   error: string | null
   appliedAt: string | null
   inSync: boolean
+  /** the diff stat of the last change the agent applied */
+  lastChange: LastChange | null
 }
 
 export async function fetchStatus(client: ApiClient, env: string, key?: string): Promise<StatusRow[]> {
@@ -38,7 +41,7 @@ export async function fetchStatus(client: ApiClient, env: string, key?: string):
       via: instance.via,
     }
     if (instance.files.length === 0) {
-      rows.push({...base, key: null, dest: null, version: null, sha256: null, centerVersion: null, status: null, error: null, appliedAt: null, inSync: false})
+      rows.push({...base, key: null, dest: null, version: null, sha256: null, centerVersion: null, status: null, error: null, appliedAt: null, inSync: false, lastChange: null})
     }
 
     for (const file of instance.files) {
@@ -54,6 +57,7 @@ export async function fetchStatus(client: ApiClient, env: string, key?: string):
         appliedAt: file.appliedAt,
         // an offline agent's last word is not the truth about now
         inSync: file.inSync && instance.online,
+        lastChange: file.lastChange ?? null,
       })
     }
   }
@@ -63,11 +67,12 @@ export async function fetchStatus(client: ApiClient, env: string, key?: string):
 
 export function statusTable(rows: StatusRow[]): string[][] {
   return [
-    ['HOST', 'KEY', 'VERSION', 'CENTER', 'STATUS', 'IN SYNC', 'SEEN', 'ERROR'],
+    ['HOST', 'KEY', 'VERSION', 'CHANGE', 'CENTER', 'STATUS', 'IN SYNC', 'SEEN', 'ERROR'],
     ...rows.map((row) => [
       row.host,
       row.key ?? '-',
       row.version === null ? '-' : String(row.version),
+      formatChangeShort(row.lastChange),
       row.centerVersion === null ? '-' : String(row.centerVersion),
       row.status ?? '-',
       row.inSync ? 'yes' : 'no',

@@ -28,6 +28,17 @@ const fileReport = z.object({
   status: z.enum(['ok', 'check-failed', 'reload-failed', 'pending', 'error']),
   appliedAt: z.string().nullable(),
   error: z.string().nullable(),
+  lastChange: z
+    .object({
+      version: z.number().int(),
+      kind: z.enum(['text', 'binary', 'large']),
+      added: z.number().int().nullable(),
+      removed: z.number().int().nullable(),
+      bytesBefore: z.number().int().nullable(),
+      bytesAfter: z.number().int(),
+    })
+    .nullable()
+    .optional(),
 })
 
 const heartbeatBody = z.object({
