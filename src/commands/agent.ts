@@ -3,7 +3,7 @@ import {rmSync, writeFileSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {Agent, type OnceResult} from '../lib/agent/agent.js'
 import {loadAgentConfig} from '../lib/agent/config.js'
-import {dryRun, formatDryRun, type DryRunResult} from '../lib/agent/dry-run.js'
+import {dryRun, formatDryRun, summarizeDryRun, type DryRunResult} from '../lib/agent/dry-run.js'
 import {createLogger, type LogFormat} from '../lib/agent/log.js'
 import {StconfCommand} from '../lib/cli/base.js'
 import {badInput, EXIT_CODES, StconfError} from '../lib/errors.js'
@@ -46,8 +46,9 @@ export default class AgentCommand extends StconfCommand {
     if (json && !flags.once) throw badInput('--json needs --once (with or without --dry-run)', 'a running agent logs JSON with --log-format json')
     const configPath = resolve(flags.config)
     const config = await loadAgentConfig(configPath) // invalid at start: one line per mistake, exit 2
-    // stdout carries the result for --dry-run and --json, so the log goes to stderr there.
-    const logOut = flags['dry-run'] || json ? process.stderr : process.stdout
+    // stdout carries the result for --json, so the log goes to stderr; a dry run's output is its
+    // result, so it keeps only warnings and errors (on stderr).
+    const logOut = flags['dry-run'] ? {write: () => true} : json ? process.stderr : process.stdout
     const logger = createLogger(flags['log-format'] as LogFormat, logOut, process.stderr, {color: !process.env.NO_COLOR})
     const agentVersion = this.config.version
 
@@ -60,8 +61,7 @@ export default class AgentCommand extends StconfCommand {
         return result
       }
 
-      const what = result.wouldChange > 0 ? `${result.wouldChange} of ${result.files.length} files would change` : `${result.unknown} files cannot be compared`
-      throw new StconfError('not-converged', what, 'push the version this server should have, or fix the file on disk, until the dry run reports no change')
+      throw new StconfError('not-converged', summarizeDryRun(result), 'push the version this server should have, or fix the file on disk, until the dry run reports no change')
     }
 
     if (flags.daemon) {

@@ -6,7 +6,7 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
-import {formatErrorLine, isStconfError} from '../errors.js'
+import {formatErrorLine, isStconfError, unavailable} from '../errors.js'
 import {createSource} from './agent.js'
 import {ManagedFile, readCachedCopy} from './apply.js'
 import type {AgentConfig} from './config.js'
@@ -66,6 +66,11 @@ async function readCenter(source: Source, keys: string[], deadline: number): Pro
       await delay(250)
     }
   }
+}
+
+/** The error's own words: its hint ("retrying in the background") speaks for a running agent. */
+function messageOf(error: unknown): string {
+  return isStconfError(error) ? error.message : formatErrorLine(error)
 }
 
 async function readDisk(path: string): Promise<Buffer | undefined> {
@@ -134,11 +139,16 @@ export async function dryRun(options: DryRunOptions): Promise<DryRunResult> {
     planned.push(await planFile(file, wanted, from))
   }
 
+  if ('error' in answer && planned.every((file) => file.outcome === 'unknown')) {
+    // Nothing to compare with at all: that is "unreachable", not "would change".
+    throw unavailable(`${messageOf(answer.error)}, and the cache has no copy of any file`, 'a dry run needs the center, or the cache of an earlier run of the agent')
+  }
+
   return {
     dryRun: true,
     from,
     source: source.description,
-    centerError: 'error' in answer ? formatErrorLine(answer.error) : null,
+    centerError: 'error' in answer ? messageOf(answer.error) : null,
     wouldChange: planned.filter((file) => file.outcome === 'change').length,
     unknown: planned.filter((file) => file.outcome === 'unknown').length,
     files: planned,
@@ -165,8 +175,15 @@ export function formatDryRun(result: DryRunResult, color = false): string {
     }
   }
 
-  const total = result.files.length
-  const unknown = result.unknown > 0 ? `, ${result.unknown} unknown` : ''
-  lines.push(result.wouldChange === 0 ? `no file would change${unknown}` : `${result.wouldChange} of ${total} ${total === 1 ? 'file' : 'files'} would change${unknown}`)
+  lines.push(summarizeDryRun(result))
   return lines.join('\n')
+}
+
+/** `no file would change`, `2 of 3 files would change`, `..., 1 cannot be compared`. */
+export function summarizeDryRun(result: DryRunResult): string {
+  const total = result.files.length
+  const unknown = result.unknown > 0 ? `, ${result.unknown} cannot be compared` : ''
+  return result.wouldChange === 0
+    ? `no file would change${unknown}`
+    : `${result.wouldChange} of ${total} ${total === 1 ? 'file' : 'files'} would change${unknown}`
 }
