@@ -189,6 +189,8 @@ class ReloadGroup {
   private timer?: NodeJS.Timeout
   private firstAt = 0
   private running?: Promise<void>
+  /** the files of the batch whose reload runs now */
+  private reloading = new Set<ManagedFile>()
   private idleWaiters: Array<() => void> = []
 
   constructor(
@@ -218,6 +220,11 @@ class ReloadGroup {
     return this.batch.get(file)
   }
 
+  /** Whether `file` is in the batch being reloaded now (its new bytes are on disk, not yet settled). */
+  isReloading(file: ManagedFile): boolean {
+    return this.reloading.has(file)
+  }
+
   /** Run the pending reload now (agent stopping, or --once). */
   flush(): void {
     if (this.batch.size > 0 && !this.running) this.fire()
@@ -245,8 +252,10 @@ class ReloadGroup {
     const entries = [...this.batch.values()]
     this.batch = new Map()
     this.firstAt = 0
+    this.reloading = new Set(entries.map((entry) => entry.file))
     this.running = this.pipeline.reloadBatch(this.command, entries).finally(() => {
       this.running = undefined
+      this.reloading = new Set()
       if (this.batch.size > 0) this.fire()
       else for (const wake of this.idleWaiters.splice(0)) wake()
     })
@@ -316,6 +325,10 @@ export class Pipeline {
         return
       }
 
+      // These bytes are on disk because their reload runs now: its outcome decides (ok, or rolled
+      // back and failed), not this read. Adopting here recorded a version the rollback then undid.
+      if (group?.isReloading(file)) return
+
       await this.recordApplied(file, meta, content)
       logger.info('in sync', {key: file.key, dest: spec.dest, version: meta.version})
       this.options.onReport()
@@ -358,6 +371,10 @@ export class Pipeline {
 
       // 4-5. Rename inside the reload group's batch: never under a running reload.
       await group.stage(file, async (existing) => {
+        // A reload of this very version ran while we waited: its outcome stands (applied, or failed
+        // and not to be tried again), else a poll during a failing reload ran it twice.
+        const same = (known?: {version: number; sha256: string}) => known?.version === meta.version && known.sha256 === meta.sha256
+        if (!existing && (same(file.failed) || same(file.applied))) return undefined
         const current = await readIfExists(target)
         const backup = existing ? existing.backup : backupOf(current)
         // the rollback uses the in-memory copy; this one is for people: no fsync before the reload
