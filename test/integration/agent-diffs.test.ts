@@ -117,6 +117,15 @@ describe('the agent shows what it changes', () => {
     const json = await cli(['status', '--env', 'diff1', '--json'])
     const byKey = new Map((JSON.parse(json.stdout) as StatusRow[]).map((row) => [row.key, row]))
     assert.equal(byKey.get('game/conf.ini')?.lastChange?.added, 2)
+
+    // A hand edit is put right (same version, reloaded), and the log says what putting it right changed.
+    writeFileSync(conf, '[game]\nplayers=100\nmap=desert\npvp=on\n')
+    const repair = await waitUntil('the hand edit repaired and logged', () =>
+      logLines(agent.output).filter((line) => line.msg === 'applied' && line.key === 'game/conf.ini' && line.version === 2)[1],
+    )
+    assert.equal(readFileSync(conf, 'utf8'), '[game]\nplayers=100\nmap=forest\npvp=on\n')
+    assert.deepEqual([repair.added, repair.removed, repair.reload], [1, 1, 'ok'])
+    assert.match(String(repair.diff), /^-map=desert\n\+map=forest$/m)
     assert.equal(await agent.stop(), 0)
   })
 

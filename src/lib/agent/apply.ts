@@ -314,6 +314,7 @@ export class Pipeline {
     const {logger} = this.options
     const spec = file.spec
     const group = spec.reload ? this.group(spec.reload) : undefined
+    const appliedAtStart = file.applied
     const target = await resolveTarget(spec.dest)
     // 1. Same bytes as on disk: adopt the version, nothing to reload.
     const onDisk = await readIfExists(target)
@@ -372,9 +373,10 @@ export class Pipeline {
       // 4-5. Rename inside the reload group's batch: never under a running reload.
       await group.stage(file, async (existing) => {
         // A reload of this very version ran while we waited: its outcome stands (applied, or failed
-        // and not to be tried again), else a poll during a failing reload ran it twice.
+        // and not to be tried again), else a poll during a failing reload ran it twice. (The same
+        // version as applied before we started is a repair of a hand-edited file: go on.)
         const same = (known?: {version: number; sha256: string}) => known?.version === meta.version && known.sha256 === meta.sha256
-        if (!existing && (same(file.failed) || same(file.applied))) return undefined
+        if (!existing && (same(file.failed) || (file.applied !== appliedAtStart && same(file.applied)))) return undefined
         const current = await readIfExists(target)
         const backup = existing ? existing.backup : backupOf(current)
         // the rollback uses the in-memory copy; this one is for people: no fsync before the reload
