@@ -112,3 +112,34 @@ describe('agent log lines', () => {
     assert.equal(plain.text, '2024-05-01T03:12:00.000Z info  agent started env=prod files=2\n')
   })
 })
+
+describe('diffing only the changed part of a long file', () => {
+  const file = (lines: number, edit: (rows: string[]) => void = () => undefined, eol = '\n') => {
+    const rows = Array.from({length: lines}, (_, i) => `line ${i}`)
+    edit(rows)
+    return Buffer.from(rows.join('\n') + eol)
+  }
+
+  const cases: Array<[string, Buffer, Buffer]> = [
+    ['one line in the middle', file(2000), file(2000, (rows) => (rows[1000] = 'changed'))],
+    ['the first line', file(2000), file(2000, (rows) => (rows[0] = 'changed'))],
+    ['the second line', file(2000), file(2000, (rows) => (rows[1] = 'changed'))],
+    ['the last line, no final newline', file(2000, undefined, ''), file(2000, (rows) => (rows[1999] = 'changed'), '')],
+    ['a final newline added', file(50, undefined, ''), file(50)],
+    ['lines inserted', file(2000), file(2000, (rows) => rows.splice(700, 0, 'new a', 'new b'))],
+    ['lines removed', file(2000), file(2000, (rows) => rows.splice(700, 3))],
+    ['two distant changes', file(2000), file(2000, (rows) => ((rows[10] = 'x'), (rows[1900] = 'y')))],
+    ['a change inside a line', Buffer.from('a\nkey=value\nb\n'), Buffer.from('a\nkey=valve\nb\n')],
+    ['text appended', Buffer.from('a\nb\n'), Buffer.from('a\nb\nc\n')],
+    ['a repeated line', Buffer.from('x\nx\nx\nx\nx\n'), Buffer.from('x\nx\nx\nx\nx\nx\n')],
+  ]
+
+  for (const [what, before, after] of cases) {
+    it(`gives the whole file's diff: ${what}`, async () => {
+      const {createTwoFilesPatch} = await import('diff')
+      const whole = createTwoFilesPatch('old', 'new', before.toString(), after.toString(), undefined, undefined, {context: 3}).replace(/^=+\n/m, '')
+      const change = await describeChange(before, after, {before: 'old', after: 'new'})
+      assert.equal(change.diff, whole.replace(/^Index: .*\n/, ''))
+    })
+  }
+})

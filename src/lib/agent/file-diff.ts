@@ -2,6 +2,7 @@
 // or only the sizes when the bytes are not text or too big to compare. design.md: diffs are only
 // for text files up to 1 MiB, and they are computed after the file settled, never on the apply
 // path. `diff` is imported on first use, so an agent that never changes a file never loads it.
+import {isUtf8} from 'node:buffer'
 
 /** Text larger than this (before or after) is described by its sizes only. */
 export const MAX_DIFF_BYTES = 1024 * 1024
@@ -33,35 +34,74 @@ export interface DiffNames {
   after: string
 }
 
-const utf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true})
+const NL = 0x0a
+const CONTEXT = 3
 
-/** The bytes as text, or undefined when they are not UTF-8 text (invalid sequences, NUL bytes). */
-function asText(bytes: Buffer): string | undefined {
-  if (bytes.includes(0)) return undefined
-  try {
-    return utf8.decode(bytes)
-  } catch {
-    return undefined
+/** UTF-8 without NUL bytes; checked natively (a 1 MiB file in about a millisecond). */
+function isText(bytes: Buffer): boolean {
+  return !bytes.includes(0) && isUtf8(bytes)
+}
+
+/** Length of the longest common prefix (or suffix), by binary search over native comparisons. */
+function commonLength(a: Buffer, b: Buffer, limit: number, fromEnd: boolean): number {
+  const part = (buf: Buffer, n: number) => (fromEnd ? buf.subarray(buf.length - n) : buf.subarray(0, n))
+  let low = 0
+  let high = limit
+  while (low < high) {
+    const mid = (low + high + 1) >>> 1
+    if (part(a, mid).equals(part(b, mid))) low = mid
+    else high = mid - 1
   }
+
+  return low
+}
+
+/**
+ * The part of two files that differs, widened to whole lines plus CONTEXT lines each side, as text,
+ * and how many lines come before it. A config change is usually a few lines of a long file: diffing
+ * only this part gives the same hunks (and counts) as the whole file, for a fraction of the time and
+ * memory (one changed line in 20,000: 317 ms and 22 MiB of heap for the whole file). A '\n' byte is
+ * never inside a multi-byte UTF-8 sequence, so cutting at one keeps both parts valid text.
+ */
+function changedPart(a: Buffer, b: Buffer): {a: string; b: string; linesBefore: number} {
+  const head = commonLength(a, b, Math.min(a.length, b.length), false)
+  // Back to the start of the line holding the first difference (its '\n' is common), then CONTEXT lines more.
+  let start = head === 0 ? 0 : a.lastIndexOf(NL, head - 1) + 1
+  for (let line = 0; line < CONTEXT && start > 0; line++) start = start >= 2 ? a.lastIndexOf(NL, start - 2) + 1 : 0
+
+  const tail = commonLength(a, b, Math.min(a.length, b.length) - head, true)
+  // Forward to a line start inside the common tail (so it is one in both files), then CONTEXT lines more.
+  const firstBreak = a.indexOf(NL, a.length - tail)
+  let end = firstBreak === -1 ? a.length : firstBreak + 1
+  for (let line = 0; line < CONTEXT && end < a.length; line++) {
+    const next = a.indexOf(NL, end)
+    end = next === -1 ? a.length : next + 1
+  }
+
+  let linesBefore = 0
+  for (let at = 0; at < start; at++) if (a[at] === NL) linesBefore++
+  return {a: a.toString('utf8', start, end), b: b.toString('utf8', start, b.length - (a.length - end)), linesBefore}
 }
 
 /** Describe the change from `before` (undefined: no file) to `after`; with `names`, include the unified diff. */
 export async function describeChange(before: Buffer | undefined, after: Buffer, names?: DiffNames): Promise<FileChange> {
   const sizes = {bytesBefore: before?.length ?? null, bytesAfter: after.length}
-  const oldText = before === undefined ? '' : asText(before)
-  const newText = asText(after)
-  if (oldText === undefined || newText === undefined) return {kind: 'binary', added: null, removed: null, ...sizes}
-  if ((before?.length ?? 0) > MAX_DIFF_BYTES || after.length > MAX_DIFF_BYTES) return {kind: 'large', added: null, removed: null, ...sizes}
+  const old = before ?? Buffer.alloc(0)
+  if (!isText(old) || !isText(after)) return {kind: 'binary', added: null, removed: null, ...sizes}
+  if (old.length > MAX_DIFF_BYTES || after.length > MAX_DIFF_BYTES) return {kind: 'large', added: null, removed: null, ...sizes}
 
   const {structuredPatch, formatPatch, FILE_HEADERS_ONLY} = await import('diff')
-  const patch = structuredPatch(names?.before ?? 'before', names?.after ?? 'after', oldText, newText, undefined, undefined, {
-    context: 3,
+  const part = changedPart(old, after)
+  const patch = structuredPatch(names?.before ?? 'before', names?.after ?? 'after', part.a, part.b, undefined, undefined, {
+    context: CONTEXT,
     maxEditLength: MAX_DIFF_EDITS,
   })
   if (!patch) return {kind: 'large', added: null, removed: null, ...sizes}
   let added = 0
   let removed = 0
   for (const hunk of patch.hunks) {
+    hunk.oldStart += part.linesBefore
+    hunk.newStart += part.linesBefore
     for (const line of hunk.lines) {
       if (line.startsWith('+')) added++
       else if (line.startsWith('-')) removed++
