@@ -151,6 +151,14 @@ describe('the agent shows what it changes', () => {
     assert.match(once.stdout, new RegExp(`^\\S+ info  game/conf\\.ini v1 -> ${conf}: \\+2 -1 lines, reload ok in \\d+ ms$`, 'm'))
     assert.match(once.stdout, new RegExp(`^\\S+ info  game/map\\.bin v1 -> ${blob}: binary, 4,096 -> 4,120 bytes, no reload$`, 'm'))
     assert.doesNotMatch(once.stdout, /^[-+]b=/m, 'no diff without logDiff')
+
+    // --once --json: the result as data on stdout, the log on stderr
+    const again = await runCli(['agent', '--config', config, '--once', '--json'])
+    assert.equal(again.code, 0, again.stderr)
+    const result = JSON.parse(again.stdout) as {inSync: boolean; files: Array<{key: string; version: number}>}
+    assert.equal(result.inSync, true)
+    assert.deepEqual(result.files.map((file) => [file.key, file.version]), [['game/conf.ini', 1], ['game/map.bin', 1]])
+    assert.match(again.stderr, /info  ZooKeeper session established/)
   })
 
   it('--once --dry-run prints the diffs, exits 8 and touches nothing; once the files agree it exits 0', async () => {
