@@ -107,6 +107,7 @@ export interface AgentSetup {
   env?: string
   host?: string
   token?: string
+  zkAuth?: string
   pollInterval?: string
   sessionTimeout?: string
   files: AgentFileSpec[]

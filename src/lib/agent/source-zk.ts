@@ -6,7 +6,7 @@
 //   'connected' (any reconnect: events may have been missed)          -> re-read every key
 import {formatErrorLine, isStconfError, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
-import {OPEN_POLICY, parseDigestAuth, policyFromAcl, ZkLayout, type AclPolicy} from '../zk/layout.js'
+import {digestId, OPEN_POLICY, parseDigestAuth, policyFromAcl, ZkLayout, type AclPolicy} from '../zk/layout.js'
 import {ZkClient, ZkConflictError, ZkRefusedError} from '../zk/zk-client.js'
 import {refusal, type RefusalLog, type Refused} from './refusals.js'
 import type {Current, InstanceReport, Logger, Source} from './types.js'
@@ -90,7 +90,7 @@ export class ZkSource implements Source {
     const dir = this.layout.instances(this.options.env)
     const user = this.options.auth ? parseDigestAuth(this.options.auth, 'zkAuth').user : undefined
     const as = user ? `as zkAuth user ${user}` : 'no zkAuth set'
-    const message = `ZooKeeper refused this agent's ${what === 'report' ? 'instance report' : 'read'}: ${error.what} (${error.zkCode}, ${as})`
+    const message = `ZooKeeper refused this agent's ${what === 'report' ? 'instance report' : 'reads'} (${error.what}: ${error.zkCode}, ${as})`
     if (error.what === `create ${dir}`) {
       return refusal(message, `only serve creates ${dir}: run this version of stconf serve (it makes it on start), or push a key to env ${this.options.env}`)
     }
@@ -244,7 +244,7 @@ export class ZkSource implements Source {
     // serve made instances/<env> with its ACL; ours below it must carry the same policy (ACLs are not inherited).
     const dir = this.layout.instances(this.options.env)
     await this.client.mkdirp(dir)
-    this.policy = policyFromAcl((await this.client.getAcl(dir))?.acl ?? [])
+    this.policy = policyFromAcl((await this.client.getAcl(dir))?.acl ?? [], this.options.auth && digestId(this.options.auth))
     try {
       await this.client.create(path, data, true)
       this.reportSession = this.client.session

@@ -72,6 +72,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       connect: options.zk,
       sessionTimeoutMs: options.zkSessionTimeoutMs ?? 10_000,
       auth: options.zkAuth,
+      // As the machine identity too: it reads and administers what agents create (layout.ts).
+      alsoAuth: options.zkAgentAuth ? [options.zkAgentAuth] : [],
       acl: (path) => layout.aclFor(path, policy),
     })
     client.start()

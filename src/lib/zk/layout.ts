@@ -62,16 +62,17 @@ export function sameAcl(a: AclEntry[], b: AclEntry[]): boolean {
 }
 
 /**
- * The policy serve set, read back from the ACL of an `instances/<env>` (or `elections/<env>`) node.
- * An agent knows its own identity but not serve's, nor whether the center is closed; what it creates
- * below that node must carry serve's ACL all the same, so it learns the policy from the parent.
+ * The policy serve set, read back from the ACL of an `instances/<env>` (or `elections/<env>`) node by
+ * an agent whose identity is `machine`. What the agent creates below that node must follow serve's
+ * policy (open or not, closed or not), and ZooKeeper does not pass it down. The agent cannot learn
+ * serve's identity this way (ZooKeeper shows a digest to a client without ADMIN as `user:x`), which is
+ * why nodes below need not name it (see aclFor).
  */
-export function policyFromAcl(acl: AclEntry[]): AclPolicy {
+export function policyFromAcl(acl: AclEntry[], machine: string | undefined): AclPolicy {
   if (acl.some((entry) => entry.scheme === 'world' && entry.perms === PERMS.all)) return OPEN_POLICY
-  const digest = acl.filter((entry) => entry.scheme === 'digest')
   return {
-    writer: digest.find((entry) => entry.perms & PERMS.admin)?.id,
-    machine: digest.find((entry) => !(entry.perms & PERMS.admin) && entry.perms & PERMS.create)?.id,
+    writer: acl.find((entry) => entry.scheme === 'digest' && entry.perms & PERMS.admin)?.id,
+    machine,
     closed: !acl.some((entry) => entry.scheme === 'world'),
   }
 }
@@ -115,14 +116,14 @@ export class ZkLayout {
         : []
       : [{perms: PERMS.read, scheme: 'world', id: 'anyone'}]
     const acl: AclEntry[] = [{perms: PERMS.all, scheme: 'digest', id: policy.writer}, ...readers]
-    if (policy.machine && MACHINE_DIRS.has(relative[0]) && relative.length >= 2) {
-      // instances/<env>: the machine may add and remove children; below it, the nodes it made (reports,
-      // election groups and their participants) are wholly its own, but for their ACL (no ADMIN).
-      const perms = relative.length === 2 ? PERMS.read | PERMS.create | PERMS.delete : PERMS.all & ~PERMS.admin
-      return [...acl.filter((entry) => entry.id !== policy.machine), {perms, scheme: 'digest', id: policy.machine}]
-    }
-
-    return acl
+    if (!policy.machine || !MACHINE_DIRS.has(relative[0]) || relative.length < 2) return acl
+    const others = readers.filter((entry) => entry.id !== policy.machine)
+    // instances/<env>, elections/<env>: the machine may add and remove children.
+    if (relative.length === 2) return [...acl.filter((entry) => entry.id !== policy.machine), {perms: PERMS.read | PERMS.create | PERMS.delete, scheme: 'digest', id: policy.machine}]
+    // Below: reports, election groups and participants are the machine's own. They do not name serve,
+    // which an agent cannot spell (see policyFromAcl); serve holds the machine identity too, so it
+    // reads them even in closed mode, and it removes them through the parent's DELETE.
+    return [{perms: PERMS.all, scheme: 'digest', id: policy.machine}, ...others]
   }
 
   private join(...parts: Array<string | undefined>): string {

@@ -26,6 +26,8 @@ export interface ZkOptions {
   opTimeoutMs?: number
   /** "user:password": this client's digest identity */
   auth?: string
+  /** further identities of the same session (serve also holds the machine identity, see layout.ts) */
+  alsoAuth?: string[]
   /**
    * The ACL of each node this client creates (src/lib/zk/layout.ts decides it for stconf's tree).
    * Default: open to all without auth, else writable by this identity and readable by all.
@@ -92,6 +94,7 @@ export class ZkClient extends EventEmitter {
   private readonly opTimeoutMs: number
   private readonly auth?: string
   private readonly aclOf?: (path: string) => AclEntry[]
+  private readonly alsoAuth: string[]
   private client?: Zk.Client
   private connectedFlag = false
   private sessionId = ''
@@ -108,6 +111,7 @@ export class ZkClient extends EventEmitter {
     this.opTimeoutMs = options.opTimeoutMs ?? 5000
     this.auth = options.auth
     this.aclOf = options.acl
+    this.alsoAuth = options.alsoAuth ?? []
     this.setMaxListeners(0)
   }
 
@@ -321,7 +325,7 @@ export class ZkClient extends EventEmitter {
     const {createClient, State} = zk()
     const client = createClient(this.connectString, {sessionTimeout: this.sessionTimeoutMs, spinDelay: 200, retries: 0})
     this.client = client
-    if (this.auth) client.addAuthInfo('digest', Buffer.from(this.auth))
+    for (const auth of [this.auth, ...this.alsoAuth]) if (auth) client.addAuthInfo('digest', Buffer.from(auth))
     client.on('state', (state: Zk.State) => {
       if (client !== this.client) return // a replaced client's last words
       if (state === State.SYNC_CONNECTED) {
