@@ -149,9 +149,12 @@ describe('ZooKeeper ACLs: serve writes, machines report, the world reads (or, cl
     assert.equal(lines.length, 1, JSON.stringify(lines))
     assert.match(lines[0].msg, /ZooKeeper refused this agent's reads \(read \/stconf\/meta\/prod\/game\/conf.ini: NO_AUTH, no zkAuth set\) - set zkAuth/)
 
-    const allowed = await runCli(['agent', '--config', config, '--once', '--log-format', 'json'], {env: {STCONF_ZK_AUTH: MACHINE}})
-    assert.equal(allowed.code, 0, allowed.stdout + allowed.stderr)
+    // The same agent with the machine identity from its environment: it reads, and serve reads its report.
+    const agent = startAgent(config, [], {STCONF_ZK_AUTH: MACHINE})
+    agents.push(agent)
+    await waitFor(async () => (await status(serve, 'prod')).find((row) => row.host === 'gs-3' && row.inSync), 'gs-3 in status (closed)')
     assert.equal(readFileSync(dest, 'utf8'), 'rate=1\n')
+    assert.equal(await agent.stop(), 0)
   })
 })
 
@@ -160,17 +163,22 @@ describe('tokens over HTTP: role agent, viewers no longer report, scopes', () =>
   const dirs: string[] = []
   const tokens: Record<string, string> = {}
   const cli = (args: string[], token = ADMIN_TOKEN) => runCli(args, {env: {STCONF_SERVER: serve.url, STCONF_TOKEN: token}})
+  const api = (method: string, path: string, token: string, body?: unknown) =>
+    fetch(`${serve.url}${path}`, {
+      method,
+      headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
 
   before(async () => {
     serve = await startServe()
-    for (const args of [
-      ['eyes', '--role', 'viewer'],
-      ['fleet', '--role', 'agent'],
-      ['fleet-prod', '--role', 'agent', '--env', 'prod', '--hosts', 'gs-*'],
-    ]) {
-      const created = await cli(['token', 'create', ...args])
-      assert.equal(created.code, 0, created.stderr)
-      tokens[args[0]] = created.stdout.trim().split('\n').at(-1)!
+    const created = await cli(['token', 'create', 'fleet-prod', '--role', 'agent', '--env', 'prod', '--hosts', 'gs-*,gs?'])
+    assert.equal(created.code, 0, created.stderr)
+    tokens['fleet-prod'] = created.stdout.trim().split('\n').at(-1)!
+    for (const [name, role] of [['eyes', 'viewer'], ['fleet', 'agent']]) {
+      const response = await api('POST', '/api/v1/tokens', ADMIN_TOKEN, {name, role})
+      assert.equal(response.status, 201)
+      tokens[name] = ((await response.json()) as {token: string}).token
     }
 
     await push(serve.url, 'prod', 'game/conf.ini', 'rate=1\n')
@@ -190,11 +198,7 @@ describe('tokens over HTTP: role agent, viewers no longer report, scopes', () =>
   }
 
   const heartbeat = (env: string, host: string, token: string) =>
-    fetch(`${serve.url}/api/v1/instances/${env}/${host}`, {
-      method: 'PUT',
-      headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
-      body: JSON.stringify({host, pid: 1, agentVersion: 'test', startedAt: '', updatedAt: '', files: [], intervalMs: 5000}),
-    })
+    api('PUT', `/api/v1/instances/${env}/${host}`, token, {host, pid: 1, agentVersion: 'test', startedAt: '', updatedAt: '', files: [], intervalMs: 5000})
 
   it('refuses a viewer token\'s heartbeat (403), and the host is not listed', async () => {
     const response = await heartbeat('prod', 'forger', tokens.eyes)
@@ -222,29 +226,26 @@ describe('tokens over HTTP: role agent, viewers no longer report, scopes', () =>
     const pushed = await cli(['push', 'game/conf.ini', '--env', 'prod', '--file', '-'], tokens.fleet)
     assert.equal(pushed.code, 5)
     assert.match(pushed.stderr, /role agent; this needs operator or admin/)
-    const audit = await cli(['audit'], tokens.fleet)
-    assert.equal(audit.code, 5)
+    for (const path of ['/api/v1/audit', '/api/v1/history/prod/game/conf.ini', '/api/v1/instances/prod', '/api/v1/tokens']) {
+      assert.equal((await api('GET', path, tokens.fleet)).status, 403, path)
+    }
   })
 
   it('gives an env-scoped token 403 in another env, and holds it to its host pattern', async () => {
     const scoped = tokens['fleet-prod']
-    assert.equal((await cli(['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'], scoped)).code, 0)
+    assert.equal((await api('GET', '/api/v1/config/prod/game/conf.ini', scoped)).status, 200)
     const other = await cli(['pull', 'game/conf.ini', '--env', 'staging', '-o', '-'], scoped)
     assert.equal(other.code, 5)
     assert.match(other.stderr, /token "fleet-prod" is scoped to env prod, not staging/)
-    const watch = await fetch(`${serve.url}/api/v1/watch/staging`, {
-      method: 'POST',
-      headers: {authorization: `Bearer ${scoped}`, 'content-type': 'application/json'},
-      body: JSON.stringify({keys: {'game/conf.ini': -1}, timeoutMs: 0}),
-    })
-    assert.equal(watch.status, 403)
+    assert.equal((await api('POST', '/api/v1/watch/staging', scoped, {keys: {'game/conf.ini': -1}, timeoutMs: 0})).status, 403)
+    assert.equal((await api('GET', '/api/v1/keys/staging', scoped)).status, 403)
     assert.equal((await heartbeat('staging', 'gs-1', scoped)).status, 403)
     assert.equal((await heartbeat('prod', 'db-1', scoped)).status, 403)
     assert.equal((await heartbeat('prod', 'gs-1', scoped)).status, 200)
+    assert.equal((await heartbeat('prod', 'gsx', scoped)).status, 200, 'the second pattern of the comma list')
 
-    const list = await cli(['token', 'list', '--json'])
-    const entry = (JSON.parse(list.stdout) as Array<{name: string; envs?: string[]; hosts?: string[]}>).find((t) => t.name === 'fleet-prod')
-    assert.deepEqual({envs: entry?.envs, hosts: entry?.hosts}, {envs: ['prod'], hosts: ['gs-*']})
-    assert.match((await cli(['token', 'list'])).stdout, /fleet-prod\s+agent\s+prod\s+gs-\*/)
+    const list = await cli(['token', 'list'])
+    assert.match(list.stdout, /^fleet-prod\s+agent\s+prod\s+gs-\*,gs\?\s/m)
+    assert.match(list.stdout, /^fleet\s+agent\s+\*\s+\*\s/m)
   })
 })
