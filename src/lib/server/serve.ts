@@ -79,9 +79,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     client.start()
     zk = {client, root: options.zkRoot}
     store = new ZkStore(client, options.zkRoot)
-    // Before listening when ZooKeeper answers now; else as soon as it does (serve starts regardless).
+    // As soon as ZooKeeper answers; serve starts regardless (below).
     zkAcls = untilDone(() => prepareTree(client, layout, policy), client)
-    await Promise.race([zkAcls.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5000).unref())])
   } else {
     const {EmbeddedStore} = await import('../store/embedded.js')
     store = new EmbeddedStore(dataDir, history)
@@ -89,6 +88,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const center = new Center(store, history, audit)
   await center.start()
+  // ZooKeeper answered during start-up: finish the ACL pass before listening, so that a center that
+  // answers has its ACLs in place (bounded: a pass held up by ZooKeeper goes on in the background).
+  if (zk?.client.connected && zkAcls) await Promise.race([zkAcls.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
   let app: FastifyInstance
   try {
     app = await buildApp({center, tokens, audit, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, zk})
