@@ -94,6 +94,15 @@ describe('ZooKeeper ACLs: serve writes, machines report, the world reads (or, cl
     )
   })
 
+  it('refuses flag combinations that would protect nothing (exit 2, one line)', async () => {
+    const alone = await runCli(['serve', '--zk', zk.connect, '--zk-agent-auth', MACHINE, '--data', join(dataDir, 'unused')])
+    assert.equal(alone.code, 2)
+    assert.equal(alone.stderr, 'stconf: --zk-agent-auth needs --zk-auth - without a writer identity for serve the whole tree is open; set --zk-auth user:password too\n')
+    const same = await runCli(['serve', '--zk', zk.connect, '--zk-auth', WRITER, '--zk-agent-auth', 'stconf:other', '--data', join(dataDir, 'unused')])
+    assert.equal(same.code, 2)
+    assert.match(same.stderr, /--zk-agent-auth must name another user than --zk-auth/)
+  })
+
   it('refuses the machine identity any set, create or delete under config and meta', async () => {
     const refused = /ZooKeeper refused .* \(NO_AUTH/
     await assert.rejects(machine.setData('/stconf/config/prod/game/conf.ini', Buffer.from('hijack\n')), refused)

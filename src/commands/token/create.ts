@@ -6,10 +6,10 @@ import {splitList} from '../../lib/client/operations.js'
 
 export default class TokenCreate extends StconfCommand {
   static override summary = 'Create an API token (admin); the token is printed once, on the last line'
-  static override description = `Roles: viewer (read configs, history, status, audit), agent (read configs, watch, write and withdraw
-instance reports: for http-source agents and apps), operator (also push, rollback), admin (also tokens).
---env limits a token to envs (it gets 403 in any other); --hosts limits an agent token to hosts matching
-patterns (* and ?). See docs/security.md.`
+  static override description = [
+    'Roles: viewer (read configs, history, status, audit), agent (read configs, watch, write and withdraw instance reports: for http-source agents and apps), operator (also push and rollback), admin (also tokens).',
+    '--env limits a token to envs (403 in any other); --hosts limits an agent token to hosts matching patterns (* and ?). See docs/security.md.',
+  ].join('\n\n')
 
   static override examples = [
     '<%= config.bin %> token create ci-deploy --role operator',
