@@ -6,6 +6,7 @@ import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {badInput, formatErrorLine, isStconfError} from '../errors.js'
 import type {VersionMeta} from '../model.js'
+import {sleep} from '../sleep.js'
 import type {ZkClient} from '../zk/zk-client.js'
 import {ManagedFile, Pipeline} from './apply.js'
 import type {AgentConfig} from './config.js'
@@ -38,20 +39,6 @@ export interface OnceResult {
   inSync: boolean
   files: Array<FileReport & {centerVersion: number | null}>
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve()
-    const timer = setTimeout(resolve, ms)
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        resolve()
-      },
-      {once: true},
-    )
-  })
 
 export function createSource(config: AgentConfig, logger: Logger, zkClient?: ZkClient): Source {
   if (config.source.kind === 'zk') {

@@ -4,6 +4,7 @@
 // unreachable, resets on success, and always honours stop.
 import {fromHttp, isStconfError, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
+import {sleep} from '../sleep.js'
 import type {Current, InstanceReport, Logger, Source} from './types.js'
 
 export interface HttpSourceOptions {
@@ -18,20 +19,6 @@ export interface HttpSourceOptions {
   /** how long serve holds one long-poll */
   longPollMs?: number
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve()
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        resolve()
-      },
-      {once: true},
-    )
-  })
 
 export function keyPath(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/')

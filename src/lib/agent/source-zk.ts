@@ -6,6 +6,7 @@
 //   'connected' (any reconnect: events may have been missed)          -> re-read every key
 import {formatErrorLine, isStconfError, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
+import {sleep} from '../sleep.js'
 import {ZkClient, ZkConflictError, zkPath} from '../zk/zk-client.js'
 import type {Current, InstanceReport, Logger, Source} from './types.js'
 
@@ -20,8 +21,6 @@ export interface ZkSourceOptions {
   /** share one client between many in-process agents (benchmarks); it is not closed on stop */
   client?: ZkClient
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export function parseMeta(data: Buffer, path: string): VersionMeta {
   let meta: VersionMeta
