@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {StconfCommand} from '../lib/cli/base.js'
+import {durationFlag} from '../lib/duration.js'
 
 export default class Serve extends StconfCommand {
   static override summary = 'Run the config center (HTTP API; ZooKeeper or an embedded store)'
@@ -12,6 +13,7 @@ On first start an admin token is printed once (or taken from $STCONF_ADMIN_TOKEN
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --port 7070 --data /var/lib/stconf-center',
     '<%= config.bin %> serve --zk zk1:2181,zk2:2181,zk3:2181 --zk-root /stconf --host 0.0.0.0',
+    '<%= config.bin %> serve --instance-retention 30d',
   ]
 
   static override flags = {
@@ -23,10 +25,12 @@ On first start an admin token is printed once (or taken from $STCONF_ADMIN_TOKEN
     'zk-auth': Flags.string({description: 'digest auth user:password; nodes are then writable only by it', env: 'STCONF_ZK_AUTH'}),
     'zk-session-timeout': Flags.integer({description: 'ZooKeeper session timeout in ms', default: 10_000, min: 1000}),
     'max-bytes': Flags.integer({description: 'largest accepted file', default: 1024 * 1024, min: 1}),
+    'instance-retention': Flags.string({description: 'how long offline and stopped instances stay listed by `stconf status`', default: '7d', helpValue: '<duration>'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Serve)
+    const instanceRetentionMs = durationFlag(flags['instance-retention'], '--instance-retention')
     const {startServer} = await import('../lib/server/serve.js')
     const server = await startServer({
       port: flags.port,
@@ -38,6 +42,7 @@ On first start an admin token is printed once (or taken from $STCONF_ADMIN_TOKEN
       zkSessionTimeoutMs: flags['zk-session-timeout'],
       maxBytes: flags['max-bytes'],
       adminToken: process.env.STCONF_ADMIN_TOKEN || undefined,
+      instanceRetentionMs,
     })
     if (server.newAdminToken) {
       this.log(`admin token (shown once; keep it safe, then: export STCONF_TOKEN=<token>):`)

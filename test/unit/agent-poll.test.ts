@@ -62,6 +62,7 @@ describe('agent poll loop', () => {
       source: {kind: 'http', url: 'http://127.0.0.1:1'},
       env: 'prod',
       host: 'gs-1',
+      instance: 'gs-1',
       cacheDir: join(dir, 'cache'),
       pollIntervalMs: 1,
       sessionTimeoutMs: 10_000,

@@ -46,7 +46,7 @@ export function createSource(config: AgentConfig, logger: Logger, zkClient?: ZkC
       connect: config.source.connect,
       root: config.source.root,
       env: config.env,
-      host: config.host,
+      instance: config.instance,
       sessionTimeoutMs: config.sessionTimeoutMs,
       logger,
       client: zkClient,
@@ -57,7 +57,7 @@ export function createSource(config: AgentConfig, logger: Logger, zkClient?: ZkC
     url: config.source.url,
     token: config.token,
     env: config.env,
-    host: config.host,
+    instance: config.instance,
     heartbeatMs: Math.min(Math.max(config.pollIntervalMs * 2.5, 5000), 30_000),
     logger,
   })
@@ -106,7 +106,9 @@ export class Agent {
   report(): InstanceReport {
     const {config, agentVersion} = this.options
     return {
+      instance: config.instance,
       host: config.host,
+      ...(config.app ? {app: config.app} : {}),
       pid: process.pid,
       agentVersion,
       startedAt: this.startedAt,
@@ -135,7 +137,7 @@ export class Agent {
   async start(): Promise<void> {
     await this.prepare()
     const {logger, config} = this.options
-    logger.info('agent started', {source: this.source.description, env: config.env, host: config.host, files: this.files.length})
+    logger.info('agent started', {source: this.source.description, env: config.env, instance: config.instance, files: this.files.length})
     await this.source.start(
       this.files.map((file) => file.key),
       (key) => this.changed(key),
@@ -324,7 +326,7 @@ export class Agent {
     await Promise.allSettled([...this.running.values()])
     await this.pipeline.idle(true)
     await this.reporting?.catch(() => undefined)
-    await this.source.stop()
+    await this.source.stop(this.report())
     this.options.logger.info('agent stopped')
   }
 }

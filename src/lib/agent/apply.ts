@@ -55,6 +55,7 @@ export class ManagedFile {
       status: this.status,
       appliedAt: this.applied?.appliedAt ?? null,
       error: this.error,
+      failedVersion: this.failed?.version ?? null,
     }
   }
 

@@ -11,7 +11,8 @@ export interface HttpSourceOptions {
   url: string
   token?: string
   env: string
-  host: string
+  /** the instance name reported under (<host> or <host>@<app>) */
+  instance: string
   heartbeatMs: number
   logger: Logger
   /** deadline of one plain request */
@@ -139,7 +140,7 @@ export class HttpSource implements Source {
   async report(report: InstanceReport): Promise<void> {
     this.lastReport = report
     if (this.stopped) return
-    const response = await this.request('PUT', `/api/v1/instances/${this.options.env}/${encodeURIComponent(this.options.host)}`, {
+    const response = await this.request('PUT', `/api/v1/instances/${this.options.env}/${encodeURIComponent(this.options.instance)}`, {
       ...report,
       intervalMs: this.options.heartbeatMs,
     })
@@ -147,15 +148,19 @@ export class HttpSource implements Source {
     await response.body?.cancel()
   }
 
-  async stop(): Promise<void> {
+  async stop(final?: InstanceReport): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     clearInterval(this.heartbeat)
     this.stopController.abort()
+    const headers: Record<string, string> = {'content-type': 'application/json'}
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
     try {
-      const response = await fetch(`${this.options.url}/api/v1/instances/${this.options.env}/${encodeURIComponent(this.options.host)}`, {
+      // DELETE with the last report: serve lists the instance as stopped (a clean stop), with what it applied.
+      const response = await fetch(`${this.options.url}/api/v1/instances/${this.options.env}/${encodeURIComponent(this.options.instance)}`, {
         method: 'DELETE',
-        headers: this.options.token ? {authorization: `Bearer ${this.options.token}`} : {},
+        headers,
+        body: JSON.stringify(final ? {report: final} : {}),
         signal: AbortSignal.timeout(2000),
       })
       await response.body?.cancel()

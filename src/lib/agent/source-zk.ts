@@ -7,6 +7,7 @@
 import {formatErrorLine, isStconfError, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
 import {sleep} from '../sleep.js'
+import {instancePath, instancesDir, stoppedMarkerPath, type StoppedMarker} from '../zk/layout.js'
 import {ZkClient, ZkConflictError, zkPath} from '../zk/zk-client.js'
 import type {Current, InstanceReport, Logger, Source} from './types.js'
 
@@ -14,7 +15,8 @@ export interface ZkSourceOptions {
   connect: string
   root: string
   env: string
-  host: string
+  /** the instance name (<host> or <host>@<app>): the report node's name */
+  instance: string
   sessionTimeoutMs: number
   opTimeoutMs?: number
   logger: Logger
@@ -63,7 +65,11 @@ export class ZkSource implements Source {
   }
 
   private get instancePath(): string {
-    return zkPath(this.options.root, 'instances', this.options.env, this.options.host)
+    return instancePath(this.options.root, this.options.env, this.options.instance)
+  }
+
+  private get markerPath(): string {
+    return stoppedMarkerPath(this.options.root, this.options.env, this.options.instance)
   }
 
   async start(keys: string[], changed: (key: string) => void, signal: AbortSignal): Promise<void> {
@@ -188,7 +194,10 @@ export class ZkSource implements Source {
       await this.client.remove(path).catch(() => undefined)
     }
 
-    await this.client.mkdirp(zkPath(this.options.root, 'instances', this.options.env))
+    await this.client.mkdirp(instancesDir(this.options.root, this.options.env))
+    // A stopped marker left by an earlier clean stop (serve was away) must not outlive this run: if we
+    // crash later, serve must see "offline", not "stopped".
+    await this.client.remove(this.markerPath)
     try {
       await this.client.create(path, data, true)
       this.reportSession = this.client.session
@@ -203,7 +212,7 @@ export class ZkSource implements Source {
     if (!node) return true
     try {
       const other = JSON.parse(node.data.toString('utf8')) as Partial<InstanceReport>
-      if (other.host !== this.options.host || typeof other.pid !== 'number') return false
+      if ((other.instance ?? other.host) !== this.options.instance || typeof other.pid !== 'number') return false
       if (other.pid === process.pid) return true
       try {
         process.kill(other.pid, 0)
@@ -218,16 +227,34 @@ export class ZkSource implements Source {
 
   private stopping?: Promise<void>
 
-  async stop(): Promise<void> {
-    this.stopping ??= this.withdraw()
+  async stop(final?: InstanceReport): Promise<void> {
+    this.stopping ??= this.withdraw(final ?? this.lastReport)
     return this.stopping
   }
 
-  private async withdraw(): Promise<void> {
-    // Withdraw the report while the session still holds it; closing alone would leave it until expiry.
+  /**
+   * Withdraw the report while the session still holds it (closing alone would leave it until expiry),
+   * and say it was a clean stop: the stopped marker is written in the same multi that removes the
+   * node, so serve never sees the node gone without the marker (which would read as a crash).
+   */
+  private async withdraw(final: InstanceReport | undefined): Promise<void> {
     try {
       const stat = this.client.connected ? await this.client.exists(this.instancePath) : null
-      if (stat && stat.ephemeralOwner === this.client.session) await this.client.remove(this.instancePath)
+      if (stat && stat.ephemeralOwner === this.client.session) {
+        const marker: StoppedMarker<InstanceReport | null> = {session: this.client.session, stoppedAt: new Date().toISOString(), report: final ?? null}
+        const data = Buffer.from(JSON.stringify(marker))
+        const old = await this.client.exists(this.markerPath)
+        await this.client
+          .multi([
+            old ? {op: 'set', path: this.markerPath, data, version: old.version} : {op: 'create', path: this.markerPath, data},
+            {op: 'remove', path: this.instancePath, version: stat.version},
+          ])
+          .catch(async (error: unknown) => {
+            // e.g. the report changed in between, or the marker was refused: still withdraw the report.
+            this.options.logger.warn('could not mark the clean stop; serve may list this instance offline', {error: (error as Error).message})
+            await this.client.remove(this.instancePath)
+          })
+      }
     } catch (error) {
       if (!isStconfError(error)) this.options.logger.warn('could not remove the instance node', {error: formatErrorLine(error)})
     }

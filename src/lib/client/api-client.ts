@@ -2,6 +2,7 @@
 import {fromHttp, unavailable} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import type {AuditEntry} from '../server/audit.js'
+import type {RolloutAnswer} from '../server/instance-routes.js'
 
 export type {AuditEntry}
 
@@ -78,6 +79,17 @@ export class ApiClient {
     if (since) query.set('since', since)
     if (limit) query.set('limit', String(limit))
     return (await this.json<{entries: AuditEntry[]}>('GET', `/api/v1/audit?${query}`)).entries
+  }
+
+  /**
+   * Receipts of a rollout (env, key, version). With `seen` (the previous answer's digest) serve holds
+   * the request until the receipts change or `holdMs` passes: a long-poll fed by serve's notifications.
+   */
+  async rollout(env: string, key: string, version: number, seen: string | undefined, holdMs: number): Promise<RolloutAnswer> {
+    const query = new URLSearchParams({version: String(version), timeoutMs: String(Math.max(0, Math.round(holdMs)))})
+    if (seen) query.set('seen', seen)
+    const answer = await this.request('GET', `/api/v1/rollout/${keyPath(env, key)}?${query}`, undefined, {}, AbortSignal.timeout(holdMs + this.timeoutMs))
+    return answer.json<RolloutAnswer>()
   }
 
   async createToken(name: string, role: string): Promise<{name: string; role: string; token: string}> {

@@ -9,6 +9,8 @@ import {buildApp} from './app.js'
 import {AuditLog} from './audit.js'
 import {Center} from './center.js'
 import {History} from './history.js'
+import {Registry} from './instance-registry.js'
+import {JsonLastSeenStore} from './last-seen.js'
 import {TokenStore} from './tokens.js'
 
 export interface ServeOptions {
@@ -21,7 +23,11 @@ export interface ServeOptions {
   zkSessionTimeoutMs?: number
   maxBytes?: number
   adminToken?: string
+  /** how long offline and stopped instances stay listed (default 7 days) */
+  instanceRetentionMs?: number
 }
+
+export const DEFAULT_INSTANCE_RETENTION_MS = 7 * 24 * 3_600_000
 
 export interface RunningServer {
   url: string
@@ -30,6 +36,8 @@ export interface RunningServer {
   newAdminToken?: string
   /** every committed change (push, rollback, out-of-band), for logging */
   onChange: Center['onChange']
+  /** every instance change (report, offline, stopped, forgotten) */
+  onInstanceChange: Registry['onChange']
   close(): Promise<void>
 }
 
@@ -51,14 +59,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   let store: ConfigStore
   let zk: {client: import('../zk/zk-client.js').ZkClient; root: string} | undefined
+  let feed: import('./zk-instance-feed.js').ZkInstanceFeed | undefined
   if (options.zk) {
     // Only ZooKeeper mode loads the ZooKeeper client.
     const {ZkClient} = await import('../zk/zk-client.js')
     const {ZkStore} = await import('../store/zk-store.js')
+    const {ZkInstanceFeed} = await import('./zk-instance-feed.js')
     const client = new ZkClient({connect: options.zk, sessionTimeoutMs: options.zkSessionTimeoutMs ?? 10_000, auth: options.zkAuth})
     client.start()
     zk = {client, root: options.zkRoot}
     store = new ZkStore(client, options.zkRoot)
+    feed = new ZkInstanceFeed(client, options.zkRoot)
   } else {
     const {EmbeddedStore} = await import('../store/embedded.js')
     store = new EmbeddedStore(dataDir, history)
@@ -66,11 +77,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const center = new Center(store, history, audit)
   await center.start()
+  const instances = new Registry({store: await JsonLastSeenStore.open(dataDir), retentionMs: options.instanceRetentionMs ?? DEFAULT_INSTANCE_RETENTION_MS})
+  await instances.start(feed)
   let app: FastifyInstance
   try {
-    app = await buildApp({center, tokens, audit, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, zk})
+    app = await buildApp({center, tokens, audit, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, instances, zk: zk?.client})
     await app.listen({port: options.port, host: options.host})
   } catch (error) {
+    await instances.close()
     await center.close()
     zk?.client.close()
     await releaseLock()
@@ -87,8 +101,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     mode: center.mode,
     newAdminToken,
     onChange: (listener) => center.onChange(listener),
+    onInstanceChange: (listener) => instances.onChange(listener),
     async close() {
       await app.close()
+      await instances.close()
       await center.close()
       zk?.client.close()
       await releaseLock()
