@@ -9,7 +9,7 @@ import type {StconfError} from '../errors.js'
 
 export const waitFlags = {
   wait: Flags.boolean({description: 'wait until every online instance following the key applied this version or failed it (exit 0 / 7 / 8)'}),
-  'wait-timeout': Flags.string({description: 'with --wait: how long to wait', default: '30s', helpValue: '<duration>', dependsOn: ['wait']}),
+  'wait-timeout': Flags.string({description: 'with --wait: how long to wait', default: '30s', helpValue: '<duration>'}),
 }
 
 export interface WaitOutcome {
