@@ -14,6 +14,9 @@ import type {InstanceRegistry} from './instance-registry.js'
 import {parseJsonBody} from './json-body.js'
 import {LongPolls} from './long-poll.js'
 
+/** The instance view moved to fleet.ts (shared by serve and the CLI); kept here for older imports. */
+export type {InstanceView} from '../fleet.js'
+
 const MAX_WATCH_MS = 60_000
 
 const watchBody = z.strictObject({
