@@ -7,12 +7,9 @@ import {formatTable} from '../lib/client/operations.js'
 
 export default class Status extends StconfCommand {
   static override summary = 'Show what every instance applied, whether it is in sync, and whether the fleet has converged'
-  static override description = `One row per (instance, file), grouped by host. State: ok, pending (a newer version not applied
-yet), failed (check or reload failed; the old file was kept), offline (vanished without a clean stop:
-crashed, host lost), stopped (withdrew cleanly). Offline and stopped instances stay listed with their
-last report until they return, --forget, or serve's --instance-retention passes.
-Exit 0: every instance online and in sync (stopped ones do not count); 7: an instance failed;
-8: not converged (pending or offline instances).`
+  static override description = `One row per (instance, file), grouped by host. State: ok, pending (a newer version not applied yet), failed (check or reload failed; the old file was kept), offline (vanished without a clean stop: crashed, host lost), stopped (withdrew cleanly). Offline and stopped instances stay listed with their last report until they return, --forget, or serve's --instance-retention passes.
+
+Exit 0: every instance online and in sync (stopped ones do not count); 7: an instance failed; 8: not converged (pending or offline instances).`
 
   static override examples = [
     '<%= config.bin %> status --env prod',

@@ -225,10 +225,22 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
       frozen.child.kill('SIGCONT')
     }
 
-    const badTimeout = await pushFile('wait', 'game/conf.ini', 'v=5\n', ['--wait', '--wait-timeout', 'soon'])
+    // rollback --wait: the same receipts, for the version the rollback made.
+    const rolledBack = await cli(['rollback', 'game/conf.ini', '--env', 'wait', '--to', '1', '--wait', '--wait-timeout', '60s', '--json'])
+    assert.equal(rolledBack.code, 0, rolledBack.stderr)
+    const rollback = JSON.parse(rolledBack.stdout) as {version: number; wait: RolloutResult}
+    assert.equal(rollback.version, 5)
+    assert.deepEqual(rollback.wait.receipts.map((r) => [r.instance, r.status, r.version]), [
+      ['gs-w1', 'ok', 5],
+      ['gs-w2', 'ok', 5],
+      ['gs-w3', 'ok', 5],
+    ])
+    assert.equal(readText(join(dir, 'w3.ini')), 'v=1\n')
+
+    const badTimeout = await pushFile('wait', 'game/conf.ini', 'v=6\n', ['--wait', '--wait-timeout', 'soon'])
     assert.equal(badTimeout.code, 2)
     assert.match(badTimeout.stderr, /invalid --wait-timeout "soon"/)
     const history = await cli(['history', 'game/conf.ini', '--env', 'wait', '--json'])
-    assert.equal((JSON.parse(history.stdout) as Array<{version: number}>)[0].version, 4, 'a bad --wait-timeout publishes nothing')
+    assert.equal((JSON.parse(history.stdout) as Array<{version: number}>)[0].version, 5, 'a bad --wait-timeout publishes nothing')
   })
 })

@@ -8,7 +8,7 @@ import type {FastifyInstance, FastifyRequest} from 'fastify'
 import {z} from 'zod'
 import type {InstanceReport} from '../agent/types.js'
 import {badInput} from '../errors.js'
-import {parseInstanceName, validateEnv, validateKey, type VersionMeta} from '../model.js'
+import {parseInstanceName, validateEnv, validateInstanceName, validateKey, type VersionMeta} from '../model.js'
 import type {CenterApi, RouteContext} from './center-types.js'
 import type {InstanceRegistry} from './instance-registry.js'
 import {parseJsonBody} from './json-body.js'
@@ -139,7 +139,7 @@ export async function registerAgentRoutes(app: FastifyInstance, services: AgentR
   app.delete('/api/v1/instances/:env/:instance', async (request: FastifyRequest<InstanceParams>) => {
     authorizeReporter(request)
     const env = validateEnv(request.params.env)
-    const instance = parseInstanceName(request.params.instance) && request.params.instance
+    const instance = validateInstanceName(request.params.instance)
     const body = request.body === undefined || (Buffer.isBuffer(request.body) && request.body.length === 0) ? {} : parseJsonBody(request.body, withdrawBody)
     const final = body.report ? reportOf(instance, body.report) : undefined
     return {removed: await instances.withdraw(env, instance, final)}
