@@ -64,6 +64,16 @@ export interface Receipt {
   error: string | null
 }
 
+/** GET /api/v1/rollout/:env/<key>?version=N: the receipts of one version. */
+export interface RolloutAnswer {
+  env: string
+  key: string
+  version: number
+  /** changes whenever a receipt changes; pass it back as `seen` to wait for the next change */
+  digest: string
+  receipts: Receipt[]
+}
+
 /** null when the instance does not follow `key`. */
 export function receiptOf(view: InstanceView, key: string, version: number): Receipt | null {
   const file = view.files.find((f) => f.key === key)

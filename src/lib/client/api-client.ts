@@ -2,7 +2,7 @@
 import {fromHttp, unavailable} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import type {AuditEntry} from '../server/audit.js'
-import type {RolloutAnswer} from '../server/instance-routes.js'
+import type {RolloutAnswer} from '../fleet.js'
 
 export type {AuditEntry}
 

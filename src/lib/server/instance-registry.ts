@@ -85,7 +85,9 @@ export class Registry implements InstanceRegistry, ZkSink {
       this.feed = feed
       // The first scan settles instances that went away while serve was down; lists wait for it
       // (bounded, since ZooKeeper may be down: then they show what was remembered).
-      this.ready = Promise.race([feed.start(this), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())])
+      // A ZooKeeper that is down now is scanned when it connects (the feed listens for that).
+      const scanned = feed.start(this).catch(() => undefined)
+      this.ready = Promise.race([scanned, new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())])
     }
   }
 

@@ -8,7 +8,7 @@
 import {createHash} from 'node:crypto'
 import type {FastifyInstance, FastifyRequest} from 'fastify'
 import {badInput} from '../errors.js'
-import {receiptOf, sortByHost, type Receipt} from '../fleet.js'
+import {receiptOf, sortByHost, type Receipt, type RolloutAnswer} from '../fleet.js'
 import {parseVersion, validateEnv, validateInstanceName, validateKey} from '../model.js'
 import type {CenterApi, RouteContext} from './center-types.js'
 import type {InstanceRegistry} from './instance-registry.js'
@@ -22,15 +22,6 @@ export interface InstanceRouteServices {
   instances: InstanceRegistry
   authorize: RouteContext['authorize']
   audit: RouteContext['audit']
-}
-
-export interface RolloutAnswer {
-  env: string
-  key: string
-  version: number
-  /** changes whenever a receipt changes; pass it back as `seen` to wait for the next change */
-  digest: string
-  receipts: Receipt[]
 }
 
 export async function registerInstanceRoutes(app: FastifyInstance, services: InstanceRouteServices): Promise<void> {
