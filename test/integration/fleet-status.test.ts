@@ -8,6 +8,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {StatusRow} from '../../src/lib/agent/status.js'
 import type {RolloutResult} from '../../src/lib/client/rollout.js'
+import type {InstanceView} from '../../src/lib/fleet.js'
 import {ZkClient} from '../../src/lib/zk/zk-client.js'
 import {readText, startAgent, startServe, tempDir, waitUntil, writeAgentConfig, type Proc, type Serve} from '../helpers/agent-harness.js'
 import {ADMIN_TOKEN, runCli, type CliResult} from '../helpers/cli.js'
@@ -52,6 +53,13 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
   }
 
   const row = (rows: StatusRow[], instance: string) => rows.find((r) => r.instance === instance)
+  // Waiting reads the HTTP API (cheap); what is asserted comes from the CLI.
+  const views = async (env: string): Promise<InstanceView[]> => {
+    const response = await fetch(`${serve.url}/api/v1/instances/${env}`, {headers: {authorization: `Bearer ${ADMIN_TOKEN}`}})
+    return ((await response.json()) as {instances: InstanceView[]}).instances
+  }
+
+  const stateOf = async (env: string, instance: string) => (await views(env)).find((v) => v.instance === instance)?.state
   const pushFile = async (env: string, key: string, content: string, extra: string[] = []): Promise<CliResult> => {
     const dir = tempDir('stconf-push-')
     dirs.push(dir)
@@ -77,10 +85,11 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
     agent('two', 'gs-1', [{key: 'game/conf.ini', dest: join(dir, 'main.ini')}])
     agent('two', 'gs-1', [{key: 'game/conf.ini', dest: join(dir, 'second.ini')}], {app: 'lobby'})
     agent('two', 'gs-0', [{key: 'game/conf.ini', dest: join(dir, 'other.ini')}])
-    const {code, rows} = await waitUntil('three instances in sync', async () => {
-      const answer = await status('two')
-      return answer.rows.length === 3 && answer.rows.every((r) => r.inSync) && answer
+    await waitUntil('three instances in sync', async () => {
+      const all = await views('two')
+      return all.length === 3 && all.every((v) => v.state === 'ok')
     }, LONG)
+    const {code, rows} = await status('two')
     assert.equal(code, 0)
     assert.deepEqual(
       rows.map((r) => [r.host, r.instance, r.state]),
@@ -105,13 +114,11 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
     const crashing = agent('gone', 'gs-crash', [{key: 'game/conf.ini', dest: join(dir, 'crash.ini')}])
     const stopping = agent('gone', 'gs-stop', [{key: 'game/conf.ini', dest: join(dir, 'stop.ini')}])
     const survivor = agent('gone', 'gs-live', [{key: 'game/conf.ini', dest: join(dir, 'live.ini')}])
-    await waitUntil('three in sync', async () => (await status('gone')).rows.filter((r) => r.inSync).length === 3, LONG)
+    await waitUntil('three in sync', async () => (await views('gone')).filter((v) => v.state === 'ok').length === 3, LONG)
 
     await crashing.stop('SIGKILL')
-    const crashed = await waitUntil('the killed agent listed offline', async () => {
-      const answer = await status('gone')
-      return row(answer.rows, 'gs-crash')?.state === 'offline' && answer
-    }, LONG)
+    await waitUntil('the killed agent listed offline', async () => (await stateOf('gone', 'gs-crash')) === 'offline', LONG)
+    const crashed = await status('gone')
     const offline = row(crashed.rows, 'gs-crash')!
     assert.equal(offline.online, false)
     assert.equal(offline.version, 1, 'the version it last applied is kept')
@@ -121,10 +128,8 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
     assert.match(crashed.stderr, /not converged: gs-crash/)
 
     assert.equal(await stopping.stop('SIGTERM'), 0)
-    const stopped = await waitUntil('the stopped agent listed stopped', async () => {
-      const answer = await status('gone')
-      return row(answer.rows, 'gs-stop')?.state === 'stopped' && answer
-    }, LONG)
+    await waitUntil('the stopped agent listed stopped', async () => (await stateOf('gone', 'gs-stop')) === 'stopped', LONG)
+    const stopped = await status('gone')
     assert.equal(row(stopped.rows, 'gs-stop')?.version, 1)
     assert.equal(row(stopped.rows, 'gs-stop')?.online, false)
     assert.equal(row(stopped.rows, 'gs-live')?.state, 'ok')
@@ -166,10 +171,8 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
     dirs.push(dir)
     await pushFile('fail7', 'game/conf.ini', 'v=1\n')
     agent('fail7', 'gs-bad', [{key: 'game/conf.ini', dest: join(dir, 'bad.ini'), reload: 'exit 3'}])
-    const failed = await waitUntil('reload-failed reported', async () => {
-      const answer = await status('fail7')
-      return answer.rows[0]?.status === 'reload-failed' && answer
-    }, LONG)
+    await waitUntil('reload-failed reported', async () => (await views('fail7'))[0]?.files[0]?.status === 'reload-failed', LONG)
+    const failed = await status('fail7')
     assert.equal(failed.rows[0].state, 'failed')
     assert.equal(failed.code, 7)
     assert.match(failed.stderr, /failed on gs-bad/)
@@ -183,7 +186,10 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
     // gs-w2 reloads fine until the file reload-fails exists.
     agent('wait', 'gs-w1', [{key: 'game/conf.ini', dest: join(dir, 'w1.ini')}])
     agent('wait', 'gs-w2', [{key: 'game/conf.ini', dest: join(dir, 'w2.ini'), reload: `test ! -e ${reloadFails}`}])
-    await waitUntil('both in sync', async () => (await status('wait')).code === 0 && (await status('wait')).rows.length === 2, LONG)
+    await waitUntil('both in sync', async () => {
+      const all = await views('wait')
+      return all.length === 2 && all.every((v) => v.state === 'ok')
+    }, LONG)
 
     const ok = await pushFile('wait', 'game/conf.ini', 'v=2\n', ['--wait', '--wait-timeout', '60s', '--json'])
     assert.equal(ok.code, 0, ok.stderr)
@@ -208,7 +214,7 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
     // An agent frozen with SIGSTOP keeps its ZooKeeper session for a while (sessionTimeout 30s) but
     // cannot apply anything: the wait ends at its timeout with exit 8.
     const frozen = agent('wait', 'gs-w3', [{key: 'game/conf.ini', dest: join(dir, 'w3.ini')}], {sessionTimeout: '30s'})
-    await waitUntil('gs-w3 in sync', async () => row((await status('wait')).rows, 'gs-w3')?.inSync, LONG)
+    await waitUntil('gs-w3 in sync', async () => (await stateOf('wait', 'gs-w3')) === 'ok', LONG)
     frozen.child.kill('SIGSTOP')
     try {
       const timedOut = await pushFile('wait', 'game/conf.ini', 'v=4\n', ['--wait', '--wait-timeout', '2s', '--json'])
