@@ -27,7 +27,7 @@ export default class AgentCommand extends StconfCommand {
   static override enableJsonFlag = true
   static override flags = {
     config: Flags.string({char: 'c', description: 'agent config file (YAML or JSON)', required: true}),
-    once: Flags.boolean({description: 'apply the current state and exit: 0 when every file is in sync'}),
+    once: Flags.boolean({description: 'apply the current state and exit: 0 when every file is in sync, 5 when the center refused a read or the report'}),
     'dry-run': Flags.boolean({
       description: 'with --once: print what would change (unified diffs) and change nothing; exit 0 when nothing would change, 8 when something would',
       dependsOn: ['once'],
@@ -45,7 +45,7 @@ export default class AgentCommand extends StconfCommand {
     const json = this.jsonEnabled()
     if (json && !flags.once) throw badInput('--json needs --once (with or without --dry-run)', 'a running agent logs JSON with --log-format json')
     const configPath = resolve(flags.config)
-    const config = await loadAgentConfig(configPath) // invalid at start: one line per mistake, exit 2
+    const config = await loadAgentConfig(configPath, process.env) // invalid at start: one line per mistake, exit 2
     // stdout carries the result for --json, so the log goes to stderr; a dry run's output is its
     // result, so it keeps only warnings and errors (on stderr).
     const logOut = flags['dry-run'] ? {write: () => true} : json ? process.stderr : process.stdout
@@ -79,6 +79,8 @@ export default class AgentCommand extends StconfCommand {
         this.log(`${file.key} -> ${file.dest}: ${file.status} version ${file.version ?? '-'} (center ${file.centerVersion ?? '-'})${file.error ? ` ${file.error}` : ''}`)
       }
 
+      // A refusal outranks "not in sync": nothing will converge until a setting changes (exit 5).
+      if (result.refused.length > 0) throw result.refused[0]
       if (!result.inSync) throw new StconfError('failed', 'not every file is in sync with the center')
       return result
     }

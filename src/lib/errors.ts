@@ -11,7 +11,7 @@ export type ErrorCode =
   | 'too-large' // over the size limit
   | 'unavailable' // ZooKeeper or the server cannot be reached
   | 'failed' // a check/reload command failed
-  | 'not-converged' // something is not (yet) as the center says: a dry run that would change files
+  | 'not-converged' // instances pending, behind or offline; a --wait that timed out; a dry run that would change files
 
 export const EXIT_CODES: Record<ErrorCode, number> = {
   'bad-input': 2,
@@ -34,7 +34,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   'too-large': 413,
   unavailable: 503,
   failed: 500,
-  'not-converged': 409,
+  'not-converged': 409, // not sent by serve today; a fleet state, not a request error
 }
 
 export class StconfError extends Error {

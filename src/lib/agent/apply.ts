@@ -59,6 +59,7 @@ export class ManagedFile {
       appliedAt: this.applied?.appliedAt ?? null,
       error: this.error,
       lastChange: this.lastChange ?? null,
+      failedVersion: this.failed?.version ?? null,
     }
   }
 
@@ -189,8 +190,6 @@ class ReloadGroup {
   private timer?: NodeJS.Timeout
   private firstAt = 0
   private running?: Promise<void>
-  /** the files of the batch whose reload runs now */
-  private reloading = new Set<ManagedFile>()
   private idleWaiters: Array<() => void> = []
 
   constructor(
@@ -220,9 +219,9 @@ class ReloadGroup {
     return this.batch.get(file)
   }
 
-  /** Whether `file` is in the batch being reloaded now (its new bytes are on disk, not yet settled). */
-  isReloading(file: ManagedFile): boolean {
-    return this.reloading.has(file)
+  /** Resolves once no reload (or its rollback) of this group runs. */
+  async notRunning(): Promise<void> {
+    while (this.running) await this.running
   }
 
   /** Run the pending reload now (agent stopping, or --once). */
@@ -252,10 +251,8 @@ class ReloadGroup {
     const entries = [...this.batch.values()]
     this.batch = new Map()
     this.firstAt = 0
-    this.reloading = new Set(entries.map((entry) => entry.file))
     this.running = this.pipeline.reloadBatch(this.command, entries).finally(() => {
       this.running = undefined
-      this.reloading = new Set()
       if (this.batch.size > 0) this.fire()
       else for (const wake of this.idleWaiters.splice(0)) wake()
     })
@@ -314,7 +311,14 @@ export class Pipeline {
     const {logger} = this.options
     const spec = file.spec
     const group = spec.reload ? this.group(spec.reload) : undefined
-    const appliedAtStart = file.applied
+    if (group) {
+      // While a reload runs, the destination holds bytes that may yet be rolled back: comparing with
+      // them would adopt a version whose reload is failing (reported ok, then left in place as
+      // "applied" after the rollback). Wait for it, and do not retry what it just failed.
+      await group.notRunning()
+      if (file.failed && file.failed.version === meta.version && file.failed.sha256 === meta.sha256) return
+    }
+
     const target = await resolveTarget(spec.dest)
     // 1. Same bytes as on disk: adopt the version, nothing to reload.
     const onDisk = await readIfExists(target)
@@ -325,10 +329,6 @@ export class Pipeline {
         pending.sha256 = meta.sha256
         return
       }
-
-      // These bytes are on disk because their reload runs now: its outcome decides (ok, or rolled
-      // back and failed), not this read. Adopting here recorded a version the rollback then undid.
-      if (group?.isReloading(file)) return
 
       await this.recordApplied(file, meta, content)
       logger.info('in sync', {key: file.key, dest: spec.dest, version: meta.version})
@@ -372,11 +372,9 @@ export class Pipeline {
 
       // 4-5. Rename inside the reload group's batch: never under a running reload.
       await group.stage(file, async (existing) => {
-        // A reload of this very version ran while we waited: its outcome stands (applied, or failed
-        // and not to be tried again), else a poll during a failing reload ran it twice. (The same
-        // version as applied before we started is a repair of a hand-edited file: go on.)
-        const same = (known?: {version: number; sha256: string}) => known?.version === meta.version && known.sha256 === meta.sha256
-        if (!existing && (same(file.failed) || (file.applied !== appliedAtStart && same(file.applied)))) return undefined
+        // A poll may have asked for this version while its reload ran; if that reload failed, it is
+        // not tried again (stage waited for it, so file.failed is known only now).
+        if (file.failed?.version === meta.version && file.failed.sha256 === meta.sha256) return undefined
         const current = await readIfExists(target)
         const backup = existing ? existing.backup : backupOf(current)
         // the rollback uses the in-memory copy; this one is for people: no fsync before the reload
