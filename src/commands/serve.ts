@@ -44,6 +44,11 @@ On first start an admin token is printed once (or taken from $STCONF_ADMIN_TOKEN
       this.log(server.newAdminToken)
     }
 
+    if (server.migration) {
+      const {auditEntries, versions, keys} = server.migration
+      this.log(`migrated ${flags.data} to the append-only journal: ${auditEntries} audit entries, ${versions} versions of ${keys} keys`)
+    }
+
     const where = server.mode === 'zookeeper' ? `ZooKeeper ${flags.zk}${flags['zk-root']}` : `embedded store in ${flags.data}`
     this.log(`stconf serve listening on ${server.url} (${where})`)
     server.onChange(({env, key, meta}) => this.log(`${meta.time} ${meta.kind} ${env}/${key} version ${meta.version} by ${meta.author}`))

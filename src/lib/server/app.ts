@@ -6,15 +6,15 @@ import {badInput, isStconfError, StconfError} from '../errors.js'
 import {checkSize, formatBytes, parseVersion, validateEnv, validateKey, type VersionMeta} from '../model.js'
 import {registerAgentRoutes} from './agent-routes.js'
 import {parseJsonBody} from './json-body.js'
-import type {AuditLog} from './audit.js'
 import type {Center} from './center.js'
 import type {RouteContext} from './center-types.js'
+import type {AuditQuery, AuditStore} from './storage-types.js'
 import type {TokenStore} from './tokens.js'
 
 export interface AppOptions {
   center: Center
   tokens: TokenStore
-  audit: AuditLog
+  audit: AuditStore
   maxBytes: number
   dataDir: string
   zk?: RouteContext['zk']
@@ -141,12 +141,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return {env, keys: keys.map(({key, meta}) => ({key, ...meta}))}
   })
 
-  app.get('/api/v1/audit', async (request: FastifyRequest<{Querystring: {since?: string; limit?: string}}>) => {
+  app.get('/api/v1/audit', async (request: FastifyRequest<{Querystring: Record<string, string | undefined>}>) => {
     authorize(request.headers, 'viewer')
-    const since = request.query.since ? new Date(request.query.since) : undefined
-    if (since && Number.isNaN(since.getTime())) throw badInput(`invalid --since "${request.query.since}"`, 'use an ISO date like 2026-11-01 or 2026-11-01T10:00:00Z')
-    const limit = request.query.limit === undefined ? 1000 : parseVersion(request.query.limit, 'limit')
-    return {entries: await audit.list(since, limit)}
+    return {entries: await audit.list(parseAuditQuery(request.query))}
   })
 
   app.get('/api/v1/tokens', async (request) => {
@@ -171,6 +168,30 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await registerAgentRoutes(app, ctx)
   return app
+}
+
+const AUDIT_PARAMS = new Set(['since', 'limit', 'env', 'key', 'actor', 'action'])
+
+/** GET /api/v1/audit's query parameters; every one given narrows the result. */
+function parseAuditQuery(raw: Record<string, string | undefined>): AuditQuery {
+  const unknown = Object.keys(raw).find((name) => !AUDIT_PARAMS.has(name))
+  if (unknown) throw badInput(`unknown audit filter "${unknown}"`, `filters: ${[...AUDIT_PARAMS].join(', ')}`)
+  const query: AuditQuery = {limit: raw.limit === undefined ? 1000 : parseVersion(raw.limit, 'limit')}
+  if (raw.since !== undefined) {
+    query.since = new Date(raw.since)
+    if (Number.isNaN(query.since.getTime())) throw badInput(`invalid --since "${raw.since}"`, 'use an ISO date like 2026-11-01 or 2026-11-01T10:00:00Z')
+  }
+
+  if (raw.env !== undefined) query.env = validateEnv(raw.env)
+  if (raw.key !== undefined) query.key = validateKey(raw.key)
+  for (const name of ['actor', 'action'] as const) {
+    const value = raw[name]
+    if (value === undefined) continue
+    if (value === '' || value.length > 64) throw badInput(`invalid --${name} "${value}"`, `give a ${name} name as \`stconf audit\` shows it`)
+    query[name] = value
+  }
+
+  return query
 }
 
 function parseExpect(raw: string): number {

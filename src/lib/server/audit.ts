@@ -1,51 +1,103 @@
-// The audit log: one small lowdb file per UTC day (<data>/audit/2026-11-22.json), append-only.
-import {readdir} from 'node:fs/promises'
+// The audit log: one append-only segment log (<data>/journal/audit/*.jsonl), rotated by size.
+//
+// Recording an entry appends one line, so it costs the same on day 1 and day 1,000, and entries that
+// arrive together (pushes to different keys) share one fsync. Each sealed segment's summary (time
+// range, and the envs, actors and actions in it) lets a query skip segments that cannot match, and
+// the rest are read from their end: `audit --limit 20` reads the newest lines, not the whole log.
+import type {FileHandle} from 'node:fs/promises'
 import {join} from 'node:path'
-import {openJson} from './json-file.js'
+import {SegmentLog} from './segment-log.js'
+import type {AuditEntry, AuditQuery, AuditStore} from './storage-types.js'
 
-export interface AuditEntry {
-  time: string
-  actor: string
-  action: string
-  env?: string
-  key?: string
-  version?: number
-  detail?: string
+export type {AuditEntry, AuditQuery} from './storage-types.js'
+
+/** Past this many distinct values a segment's summary stops listing them (null: any may occur). */
+const MAX_LISTED = 64
+
+export interface AuditSummary {
+  count: number
+  from: string
+  to: string
+  envs: string[] | null
+  actors: string[] | null
+  actions: string[] | null
 }
 
-export class AuditLog {
-  private queue: Promise<unknown> = Promise.resolve()
+export interface AuditLogOptions {
+  maxSegmentBytes?: number
+  sync?: (handle: FileHandle) => Promise<void>
+  now?: () => Date
+}
 
-  constructor(private readonly dataDir: string, private readonly now: () => Date = () => new Date()) {}
+function addValue(values: string[] | null | undefined, value: string | undefined): string[] | null {
+  const list = values === undefined ? [] : values
+  if (list === null || value === undefined || list.includes(value)) return list
+  return list.length >= MAX_LISTED ? null : [...list, value]
+}
+
+export function summarizeAudit(summary: AuditSummary | undefined, entry: AuditEntry): AuditSummary {
+  if (!summary) return {count: 1, from: entry.time, to: entry.time, envs: addValue(undefined, entry.env), actors: [entry.actor], actions: [entry.action]}
+  // Appended in call order; a clock step back must not hide entries from `since`, so keep min and max.
+  return {
+    count: summary.count + 1,
+    from: entry.time < summary.from ? entry.time : summary.from,
+    to: entry.time > summary.to ? entry.time : summary.to,
+    envs: addValue(summary.envs, entry.env),
+    actors: addValue(summary.actors, entry.actor),
+    actions: addValue(summary.actions, entry.action),
+  }
+}
+
+export function auditDir(dataDir: string): string {
+  return join(dataDir, 'journal', 'audit')
+}
+
+export class AuditLog implements AuditStore {
+  private opened?: Promise<SegmentLog<AuditEntry, AuditSummary>>
+  private readonly now: () => Date
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly options: AuditLogOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date())
+  }
 
   async record(entry: Omit<AuditEntry, 'time'>): Promise<void> {
     const time = this.now().toISOString()
-    // One writer at a time: two appends to the same day's file must not race.
-    const write = this.queue.then(async () => {
-      const db = await openJson<AuditEntry[]>(this.dayPath(time.slice(0, 10)), [])
-      db.data.push({time, ...entry})
-      await db.write()
-    })
-    this.queue = write.catch(() => undefined)
-    await write
+    await (await this.log()).append({time, ...entry})
   }
 
-  /** Entries at or after `since`, oldest first, at most `limit` (the newest ones). */
-  async list(since?: Date, limit = 1000): Promise<AuditEntry[]> {
-    const dir = join(this.dataDir, 'audit')
-    const days = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^\d{4}-\d{2}-\d{2}\.json$/.test(n)).sort()
-    const sinceDay = since?.toISOString().slice(0, 10)
+  async list(query: AuditQuery = {}): Promise<AuditEntry[]> {
+    const limit = query.limit ?? 1000
+    const since = query.since?.toISOString()
     const out: AuditEntry[] = []
-    for (const day of days) {
-      if (sinceDay && day.slice(0, 10) < sinceDay) continue
-      const db = await openJson<AuditEntry[]>(join(dir, day), [])
-      out.push(...db.data.filter((e) => !since || e.time >= since.toISOString()))
+    if (limit <= 0) return out
+    const cannotMatch = (s: AuditSummary) =>
+      (since !== undefined && s.to < since) ||
+      (query.env !== undefined && s.envs !== null && !s.envs.includes(query.env)) ||
+      (query.actor !== undefined && s.actors !== null && !s.actors.includes(query.actor)) ||
+      (query.action !== undefined && s.actions !== null && !s.actions.includes(query.action))
+    for await (const entry of (await this.log()).newestFirst(cannotMatch)) {
+      if (since !== undefined && entry.time < since) continue
+      if (query.env !== undefined && entry.env !== query.env) continue
+      if (query.key !== undefined && entry.key !== query.key) continue
+      if (query.actor !== undefined && entry.actor !== query.actor) continue
+      if (query.action !== undefined && entry.action !== query.action) continue
+      out.push(entry)
+      if (out.length >= limit) break
     }
 
-    return out.slice(-limit)
+    return out.reverse()
   }
 
-  private dayPath(day: string): string {
-    return join(this.dataDir, 'audit', `${day}.json`)
+  private log(): Promise<SegmentLog<AuditEntry, AuditSummary>> {
+    this.opened ??= SegmentLog.open<AuditEntry, AuditSummary>({
+      dir: auditDir(this.dataDir),
+      maxSegmentBytes: this.options.maxSegmentBytes ?? 4 * 1024 * 1024,
+      summarize: summarizeAudit,
+      sync: this.options.sync,
+    })
+    return this.opened
   }
 }

@@ -9,10 +9,9 @@ import {EventEmitter} from 'node:events'
 import {conflict, isStconfError, notFound} from '../errors.js'
 import {sha256, type VersionKind, type VersionMeta} from '../model.js'
 import type {ConfigStore, ForeignChange} from '../store/types.js'
-import type {AuditLog} from './audit.js'
 import type {CenterApi, ChangeEvent, Current, PushInput, PushResult} from './center-types.js'
-import type {History} from './history.js'
 import {KeyedLock} from './keyed-lock.js'
+import type {AuditStore, HistoryStore} from './storage-types.js'
 
 export const OUT_OF_BAND_AUTHOR = 'zookeeper'
 
@@ -22,8 +21,8 @@ export class Center implements CenterApi {
 
   constructor(
     readonly store: ConfigStore,
-    readonly history: History,
-    readonly auditLog: AuditLog,
+    readonly history: HistoryStore,
+    readonly auditLog: AuditStore,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.events.setMaxListeners(0)
