@@ -235,10 +235,22 @@ describe('audit log on a segment log', () => {
     assert.deepEqual(await audit.list({action: 'nothing-like-it'}), [])
   })
 
+  it('--since finds entries written after the clock stepped back', async () => {
+    const times = ['2026-11-01T10:00:00Z', '2026-11-01T11:00:00Z', '2026-11-01T12:00:00Z', '2026-11-01T09:30:00Z', '2026-11-01T13:00:00Z']
+    let i = 0
+    const audit = new AuditLog(dir(), {now: () => new Date(times[i++])})
+    for (let n = 1; n <= times.length; n++) await audit.record({actor: 'a', action: 'push', version: n})
+    assert.deepEqual((await audit.list({since: new Date('2026-11-01T10:30:00Z')})).map((e) => e.version), [2, 3, 5])
+    let j = 0
+    const ordered = new AuditLog(dir(), {now: () => new Date(times[j++])})
+    for (let n = 1; n <= 3; n++) await ordered.record({actor: 'a', action: 'push', version: n})
+    assert.deepEqual((await ordered.list({since: new Date('2026-11-01T10:30:00Z')})).map((e) => e.version), [2, 3])
+  })
+
   it('summaries list the envs, actors and actions of a segment, until there are too many', () => {
     let s = summarizeAudit(undefined, {time: '2026-01-01T00:00:00Z', actor: 'a', action: 'push', env: 'prod'})
     s = summarizeAudit(s, {time: '2025-12-31T00:00:00Z', actor: 'b', action: 'push'})
-    assert.deepEqual([s.count, s.from, s.to, s.envs, s.actors, s.actions], [2, '2025-12-31T00:00:00Z', '2026-01-01T00:00:00Z', ['prod'], ['a', 'b'], ['push']])
+    assert.deepEqual([s.count, s.from, s.to, s.envs, s.actors, s.actions, s.ordered], [2, '2025-12-31T00:00:00Z', '2026-01-01T00:00:00Z', ['prod'], ['a', 'b'], ['push'], false])
     for (let i = 0; i < 100; i++) s = summarizeAudit(s, {time: '2026-01-01T00:00:00Z', actor: `u${i}`, action: 'push'})
     assert.equal(s.actors, null)
   })

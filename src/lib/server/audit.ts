@@ -21,6 +21,8 @@ export interface AuditSummary {
   envs: string[] | null
   actors: string[] | null
   actions: string[] | null
+  /** every entry's time is at or after the one before it (false once the clock stepped back) */
+  ordered: boolean
 }
 
 export interface AuditLogOptions {
@@ -36,7 +38,7 @@ function addValue(values: string[] | null | undefined, value: string | undefined
 }
 
 export function summarizeAudit(summary: AuditSummary | undefined, entry: AuditEntry): AuditSummary {
-  if (!summary) return {count: 1, from: entry.time, to: entry.time, envs: addValue(undefined, entry.env), actors: [entry.actor], actions: [entry.action]}
+  if (!summary) return {count: 1, from: entry.time, to: entry.time, envs: addValue(undefined, entry.env), actors: [entry.actor], actions: [entry.action], ordered: true}
   // Appended in call order; a clock step back must not hide entries from `since`, so keep min and max.
   return {
     count: summary.count + 1,
@@ -45,6 +47,7 @@ export function summarizeAudit(summary: AuditSummary | undefined, entry: AuditEn
     envs: addValue(summary.envs, entry.env),
     actors: addValue(summary.actors, entry.actor),
     actions: addValue(summary.actions, entry.action),
+    ordered: summary.ordered && entry.time >= summary.to,
   }
 }
 
@@ -78,14 +81,24 @@ export class AuditLog implements AuditStore {
       (query.env !== undefined && s.envs !== null && !s.envs.includes(query.env)) ||
       (query.actor !== undefined && s.actors !== null && !s.actors.includes(query.actor)) ||
       (query.action !== undefined && s.actions !== null && !s.actions.includes(query.action))
-    for await (const entry of (await this.log()).newestFirst(cannotMatch)) {
-      if (since !== undefined && entry.time < since) continue
-      if (query.env !== undefined && entry.env !== query.env) continue
-      if (query.key !== undefined && entry.key !== query.key) continue
-      if (query.actor !== undefined && entry.actor !== query.actor) continue
-      if (query.action !== undefined && entry.action !== query.action) continue
-      out.push(entry)
-      if (out.length >= limit) break
+    const log = await this.log()
+    const segments = log.segments()
+    for (let i = segments.length - 1; i >= 0 && out.length < limit; i--) {
+      const {name, summary} = segments[i]
+      if (cannotMatch(summary)) continue
+      for await (const entry of log.readSegmentBackward(name)) {
+        if (since !== undefined && entry.time < since) {
+          if (summary.ordered) break // everything older in this segment is before `since` too
+          continue
+        }
+
+        if (query.env !== undefined && entry.env !== query.env) continue
+        if (query.key !== undefined && entry.key !== query.key) continue
+        if (query.actor !== undefined && entry.actor !== query.actor) continue
+        if (query.action !== undefined && entry.action !== query.action) continue
+        out.push(entry)
+        if (out.length >= limit) break
+      }
     }
 
     return out.reverse()

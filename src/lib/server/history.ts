@@ -43,6 +43,7 @@ export function historyDir(dataDir: string): string {
 
 export class History implements HistoryStore {
   private readonly logs = new Map<string, Promise<SegmentLog<VersionMeta, VersionRange>>>()
+  private readonly blobsInFlight = new Map<string, Promise<void>>()
 
   constructor(
     private readonly dataDir: string,
@@ -51,13 +52,24 @@ export class History implements HistoryStore {
 
   async putBlob(content: Buffer): Promise<string> {
     const hash = sha256(content)
+    // Two writers of the same bytes (the center and the embedded store's commit) share one write.
+    let writing = this.blobsInFlight.get(hash)
+    if (!writing) {
+      writing = this.writeBlob(hash, content).finally(() => this.blobsInFlight.delete(hash))
+      this.blobsInFlight.set(hash, writing)
+    }
+
+    await writing
+    return hash
+  }
+
+  private async writeBlob(hash: string, content: Buffer): Promise<void> {
     const path = this.blobPath(hash)
     const exists = await stat(path).then(
       () => true,
       () => false,
     )
     if (!exists) await writeFileAtomic(path, content, 0o600)
-    return hash
   }
 
   async getBlob(hash: string): Promise<Buffer | null> {
@@ -81,11 +93,12 @@ export class History implements HistoryStore {
 
   async get(env: string, key: string, version: number): Promise<VersionMeta | null> {
     const log = await this.log(env, key)
-    for await (const meta of log.newestFirst((range) => version < range.first || version > range.last)) {
-      if (meta.version === version) return meta
-      if (meta.version < version) return null
-    }
-
+    const segment = log.segments().find((s) => s.summary.first <= version && version <= s.summary.last)
+    if (!segment) return null
+    // Versions rise through a segment: read it from the end nearer to the one asked for.
+    const {first, last} = segment.summary
+    const records = version - first < last - version ? log.readSegmentForward(segment.name) : log.readSegmentBackward(segment.name)
+    for await (const meta of records) if (meta.version === version) return meta
     return null
   }
 

@@ -9,7 +9,7 @@
 // backwards from their end, so "the newest 20" reads a few KiB of a log of any size.
 // A crash mid-append leaves a torn last line (no newline): readers skip it, and opening the log for
 // writing cuts it off, so the next record starts on a line of its own.
-import {mkdir, open, readdir, readFile, stat, type FileHandle} from 'node:fs/promises'
+import {mkdir, open, readdir, readFile, type FileHandle} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {syncDir, writeFileAtomic} from '../fs-atomic.js'
 
@@ -122,6 +122,25 @@ export class SegmentLog<T, S> {
     for await (const line of readLinesBackward(join(this.options.dir, name), end)) {
       const record = parseLine<T>(line)
       if (record !== undefined) yield record
+    }
+  }
+
+  /** The records of one segment, oldest first (reads the segment whole: at most about maxSegmentBytes). */
+  async *readSegmentForward(name: string): AsyncGenerator<T> {
+    let data: Buffer
+    try {
+      data = await readFile(join(this.options.dir, name))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw error
+    }
+
+    const end = name === this.active.name ? Math.min(this.active.bytes, data.length) : data.length
+    let start = 0
+    for (let nl = data.indexOf(NEWLINE); nl !== -1 && nl < end; nl = data.indexOf(NEWLINE, start)) {
+      const record = parseLine<T>(data.subarray(start, nl))
+      if (record !== undefined) yield record
+      start = nl + 1
     }
   }
 
@@ -311,12 +330,4 @@ export async function* readLinesBackward(path: string, end?: number): AsyncGener
   } finally {
     await handle.close()
   }
-}
-
-/** Size of a file, 0 when missing. */
-export async function fileSize(path: string): Promise<number> {
-  return stat(path).then(
-    (s) => s.size,
-    () => 0,
-  )
 }
