@@ -5,12 +5,17 @@
 // - push p50/p99 (embedded and --zk) vs the bare cost of its store: one fsynced 4 KiB append to a
 //   file (embedded), a ZooKeeper setData (zk). Target: p50 <= 3x, p99 <= 20 ms.
 // - throughput of 16 concurrent clients pushing different keys, beside one client's.
+// - where a push's time goes, in-process (no HTTP): each write it does, beside the fsynced append.
 // - reads on the large data dir: `audit --limit 20`, `audit --since <last minute>`, `history --limit 100`.
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {open, rm} from 'node:fs/promises'
 import {join} from 'node:path'
+import {writeFileAtomic} from '../src/lib/fs-atomic.js'
 import {summarizeAudit} from '../src/lib/server/audit.js'
+import {Center} from '../src/lib/server/center.js'
 import {encodeKey, summarizeVersions} from '../src/lib/server/history.js'
+import {openStorage} from '../src/lib/server/storage.js'
+import {EmbeddedStore} from '../src/lib/store/embedded.js'
 import {SegmentLog} from '../src/lib/server/segment-log.js'
 import type {AuditEntry} from '../src/lib/server/storage-types.js'
 import {sha256, type VersionMeta} from '../src/lib/model.js'
@@ -160,6 +165,8 @@ export async function benchStorage(): Promise<Record<string, unknown>> {
     await large.stop()
   }
 
+  results.inProcess = await whereTheTimeGoes(join(scratch, 'in-process'), n)
+
   const zkServer = await startZk()
   let zkServe: ServeHandle | undefined
   const zk = new ZkClient({connect: zkServer.connect})
@@ -186,6 +193,26 @@ export async function benchStorage(): Promise<Record<string, unknown>> {
   }
 
   return results
+}
+
+/** The same writes as a push, one kind at a time, in this process: what storage costs without HTTP. */
+async function whereTheTimeGoes(dataDir: string, n: number): Promise<Record<string, unknown>> {
+  const {history, audit} = await openStorage(dataDir)
+  const center = new Center(new EmbeddedStore(dataDir, history), history, audit)
+  await center.start()
+  mkdirSync(dataDir, {recursive: true})
+  const meta = (version: number): VersionMeta => ({version, sha256: 'x'.repeat(64), size: 1, author: 'bench', message: '', time: new Date().toISOString(), kind: 'push'})
+  const rows: Record<string, number[]> = {fsyncedAppend4KiB: [], historyAppend: [], auditRecord: [], atomicFileWrite: [], centerPush: []}
+  for (let i = 0; i < n; i++) {
+    rows.fsyncedAppend4KiB.push(...(await fsyncedAppends(dataDir, 1)))
+    rows.historyAppend.push(await timed(() => history.append(ENV, 'bench/history.ini', meta(i + 1))))
+    rows.auditRecord.push(await timed(() => audit.record({actor: 'bench', action: 'push', env: ENV, key: KEY, version: i + 1})))
+    rows.atomicFileWrite.push(await timed(() => writeFileAtomic(join(dataDir, 'atomic.json'), `{"i":${i}}\n`)))
+    rows.centerPush.push(await timed(() => center.push({env: ENV, key: KEY, content: Buffer.from(`rev = ${i}\n`), author: 'bench', message: ''})))
+  }
+
+  await center.close()
+  return Object.fromEntries(Object.entries(rows).map(([name, samples]) => [name, stats(samples)]))
 }
 
 async function readsOn(serve: ServeHandle): Promise<Record<string, unknown>> {
