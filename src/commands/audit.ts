@@ -5,9 +5,9 @@ import {formatTable} from '../lib/client/operations.js'
 
 export default class Audit extends StconfCommand {
   static override summary = 'Show the audit log: who changed what, when'
-  static override description = `Filters are applied by serve and combine (an entry must match every one given).
---env here only filters: it does not default to $STCONF_ENV, so token and other env-less entries show
-unless you ask for one env.`
+  static override description = `Filters are applied by serve and combine: an entry must match every one given.
+Here --env only filters and does not default to $STCONF_ENV, so token entries (which have no env) show
+unless one env is asked for.`
 
   static override examples = [
     '<%= config.bin %> audit',
