@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {appendFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync} from 'node:fs'
 import type {FileHandle} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
@@ -245,6 +245,17 @@ describe('audit log on a segment log', () => {
     const ordered = new AuditLog(dir(), {now: () => new Date(times[j++])})
     for (let n = 1; n <= 3; n++) await ordered.record({actor: 'a', action: 'push', version: n})
     assert.deepEqual((await ordered.list({since: new Date('2026-11-01T10:30:00Z')})).map((e) => e.version), [2, 3])
+  })
+
+  it('migrates a data dir of the old layout before its first read or write, whoever opens it', async () => {
+    const d = dir()
+    mkdirSync(join(d, 'audit'))
+    writeFileSync(join(d, 'audit', '2026-11-20.json'), JSON.stringify([{time: '2026-11-20T10:00:00.000Z', actor: 'admin', action: 'push', env: 'prod', key: 'a/b', version: 1}]))
+    const audit = new AuditLog(d)
+    await audit.record({actor: 'local:root', action: 'token-recover'})
+    assert.deepEqual((await audit.list()).map((e) => e.action), ['push', 'token-recover'])
+    assert.equal(existsSync(join(d, 'audit')), false)
+    assert.ok(existsSync(join(d, 'journal', 'migrated.json')))
   })
 
   it('summaries list the envs, actors and actions of a segment, until there are too many', () => {

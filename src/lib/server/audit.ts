@@ -6,49 +6,19 @@
 // the rest are read from their end: `audit --limit 20` reads the newest lines, not the whole log.
 import type {FileHandle} from 'node:fs/promises'
 import {join} from 'node:path'
+import {summarizeAudit, type AuditSummary} from './journal-summaries.js'
+import {migrateOnce} from './migrate.js'
 import {SegmentLog} from './segment-log.js'
 import type {AuditEntry, AuditQuery, AuditStore} from './storage-types.js'
 
+export {summarizeAudit, type AuditSummary} from './journal-summaries.js'
+
 export type {AuditEntry, AuditQuery} from './storage-types.js'
-
-/** Past this many distinct values a segment's summary stops listing them (null: any may occur). */
-const MAX_LISTED = 64
-
-export interface AuditSummary {
-  count: number
-  from: string
-  to: string
-  envs: string[] | null
-  actors: string[] | null
-  actions: string[] | null
-  /** every entry's time is at or after the one before it (false once the clock stepped back) */
-  ordered: boolean
-}
 
 export interface AuditLogOptions {
   maxSegmentBytes?: number
   sync?: (handle: FileHandle) => Promise<void>
   now?: () => Date
-}
-
-function addValue(values: string[] | null | undefined, value: string | undefined): string[] | null {
-  const list = values === undefined ? [] : values
-  if (list === null || value === undefined || list.includes(value)) return list
-  return list.length >= MAX_LISTED ? null : [...list, value]
-}
-
-export function summarizeAudit(summary: AuditSummary | undefined, entry: AuditEntry): AuditSummary {
-  if (!summary) return {count: 1, from: entry.time, to: entry.time, envs: addValue(undefined, entry.env), actors: [entry.actor], actions: [entry.action], ordered: true}
-  // Appended in call order; a clock step back must not hide entries from `since`, so keep min and max.
-  return {
-    count: summary.count + 1,
-    from: entry.time < summary.from ? entry.time : summary.from,
-    to: entry.time > summary.to ? entry.time : summary.to,
-    envs: addValue(summary.envs, entry.env),
-    actors: addValue(summary.actors, entry.actor),
-    actions: addValue(summary.actions, entry.action),
-    ordered: summary.ordered && entry.time >= summary.to,
-  }
 }
 
 export function auditDir(dataDir: string): string {
@@ -105,12 +75,13 @@ export class AuditLog implements AuditStore {
   }
 
   private log(): Promise<SegmentLog<AuditEntry, AuditSummary>> {
-    this.opened ??= SegmentLog.open<AuditEntry, AuditSummary>({
+    // Whoever opens the log first (serve, or a local command) migrates an old layout before it.
+    this.opened ??= migrateOnce(this.dataDir).then(() => SegmentLog.open<AuditEntry, AuditSummary>({
       dir: auditDir(this.dataDir),
       maxSegmentBytes: this.options.maxSegmentBytes ?? 4 * 1024 * 1024,
       summarize: summarizeAudit,
       sync: this.options.sync,
-    })
+    }))
     return this.opened
   }
 }

@@ -13,14 +13,12 @@ import {join} from 'node:path'
 import type {VersionMeta} from '../model.js'
 import {sha256} from '../model.js'
 import {writeFileAtomic} from '../fs-atomic.js'
+import {summarizeVersions, type VersionRange} from './journal-summaries.js'
+import {migrateOnce} from './migrate.js'
 import {SegmentLog} from './segment-log.js'
 import type {HistoryStore} from './storage-types.js'
 
-/** First and last version in one segment. */
-export interface VersionRange {
-  first: number
-  last: number
-}
+export {summarizeVersions, type VersionRange} from './journal-summaries.js'
 
 export interface HistoryOptions {
   maxSegmentBytes?: number
@@ -31,11 +29,6 @@ export interface HistoryOptions {
 export function encodeKey(key: string): string {
   return encodeURIComponent(key)
 }
-
-export const summarizeVersions = (range: VersionRange | undefined, meta: VersionMeta): VersionRange => ({
-  first: range?.first ?? meta.version,
-  last: meta.version,
-})
 
 export function historyDir(dataDir: string): string {
   return join(dataDir, 'journal', 'history')
@@ -129,12 +122,13 @@ export class History implements HistoryStore {
     const id = `${env}/${key}`
     let log = this.logs.get(id)
     if (!log) {
-      log = SegmentLog.open<VersionMeta, VersionRange>({
+      // Whoever opens history first (serve, or a local command) migrates an old layout before it.
+      log = migrateOnce(this.dataDir).then(() => SegmentLog.open<VersionMeta, VersionRange>({
         dir: join(historyDir(this.dataDir), env, encodeKey(key)),
         maxSegmentBytes: this.options.maxSegmentBytes ?? 1024 * 1024,
         summarize: summarizeVersions,
         sync: this.options.sync,
-      })
+      }))
       log.catch(() => this.logs.delete(id))
       this.logs.set(id, log)
     }

@@ -8,12 +8,11 @@
 // crash mid-migration leaves the old files as they were and the next start begins again. Only after
 // the rename are the old files removed (a crash in between: the next start removes them).
 import {readdir, readFile, rename, rm, rmdir, writeFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 import {badInput} from '../errors.js'
 import {syncDir} from '../fs-atomic.js'
 import type {VersionMeta} from '../model.js'
-import {summarizeAudit} from './audit.js'
-import {encodeKey, summarizeVersions} from './history.js'
+import {summarizeAudit, summarizeVersions} from './journal-summaries.js'
 import {SegmentLog} from './segment-log.js'
 import type {AuditEntry} from './storage-types.js'
 
@@ -46,6 +45,21 @@ async function readArray<T>(path: string): Promise<T[]> {
 async function hasOldLayout(dataDir: string): Promise<boolean> {
   if ((await list(join(dataDir, 'audit'))).some((n) => DAY_RE.test(n))) return true
   return (await list(join(dataDir, 'history'))).length > 0
+}
+
+const migrations = new Map<string, Promise<Migration | null>>()
+
+/** migrateDataDir, once per data dir and process: every opener of history or audit waits for it. */
+export function migrateOnce(dataDir: string): Promise<Migration | null> {
+  const dir = resolve(dataDir)
+  let migration = migrations.get(dir)
+  if (!migration) {
+    migration = migrateDataDir(dir)
+    migration.catch(() => migrations.delete(dir)) // a failed attempt is retried by the next opener
+    migrations.set(dir, migration)
+  }
+
+  return migration
 }
 
 /** Migrates `dataDir` if it holds the old layout; returns what was moved, or null when nothing was. */
@@ -87,7 +101,7 @@ export async function migrateDataDir(dataDir: string): Promise<Migration | null>
 
       metas.sort((a, b) => a.version - b.version)
       const key = decodeURIComponent(encoded)
-      const log = await SegmentLog.open({dir: join(building, 'history', env, encodeKey(key)), maxSegmentBytes: 1024 * 1024, summarize: summarizeVersions})
+      const log = await SegmentLog.open({dir: join(building, 'history', env, encodeURIComponent(key)), maxSegmentBytes: 1024 * 1024, summarize: summarizeVersions})
       await log.appendMany(metas)
       result.versions += metas.length
       result.keys++

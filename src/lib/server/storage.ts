@@ -1,8 +1,9 @@
-// Opens what serve keeps in its data dir beside tokens: history and audit. Everything that reads or
-// writes them (serve, local recovery commands) opens them here, so an old layout is migrated first.
+// Opens what serve keeps in its data dir beside tokens: history and audit, after migrating an old
+// layout (History and AuditLog also migrate on their own first use, so a local command that opens
+// just one of them cannot write a journal beside an unmigrated layout).
 import {AuditLog} from './audit.js'
 import {History} from './history.js'
-import {migrateDataDir, type Migration} from './migrate.js'
+import {migrateOnce, type Migration} from './migrate.js'
 
 export interface Storage {
   history: History
@@ -12,6 +13,6 @@ export interface Storage {
 }
 
 export async function openStorage(dataDir: string): Promise<Storage> {
-  const migration = await migrateDataDir(dataDir)
+  const migration = await migrateOnce(dataDir)
   return {history: new History(dataDir), audit: new AuditLog(dataDir), migration}
 }
