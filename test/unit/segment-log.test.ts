@@ -233,6 +233,11 @@ describe('audit log on a segment log', () => {
     assert.deepEqual(combined.map((e) => e.version), [6, 16, 26, 36].filter((v) => (v - 1) % 3 !== 0))
     assert.deepEqual((await audit.list({key: 'game/k1.ini', env: 'dev'})).map((e) => e.version), [10, 22, 34])
     assert.deepEqual(await audit.list({action: 'nothing-like-it'}), [])
+    const scoped = await audit.list({envs: ['dev']})
+    assert.equal(scoped.length, 14)
+    assert.ok(scoped.every((e) => e.env === 'dev'), 'an env-scoped view has no env-less entries either')
+    const stored = await audit.record({actor: 'admin', action: 'token-revoke', detail: 'ci'})
+    assert.deepEqual((await audit.list({limit: 1}))[0], stored)
   })
 
   it('--since finds entries written after the clock stepped back', async () => {

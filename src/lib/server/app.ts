@@ -62,7 +62,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const ctx: RouteContext = {
     center,
     authorize,
-    audit: (entry) => audit.record(entry),
+    audit: async (entry) => {
+      await audit.record(entry)
+    },
     zk: options.zk,
     dataDir: options.dataDir,
   }

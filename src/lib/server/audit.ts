@@ -36,9 +36,10 @@ export class AuditLog implements AuditStore {
     this.now = options.now ?? (() => new Date())
   }
 
-  async record(entry: Omit<AuditEntry, 'time'>): Promise<void> {
-    const time = this.now().toISOString()
-    await (await this.log()).append({time, ...entry})
+  async record(entry: Omit<AuditEntry, 'time'>): Promise<AuditEntry> {
+    const stored: AuditEntry = {time: this.now().toISOString(), ...entry}
+    await (await this.log()).append(stored)
+    return stored
   }
 
   async list(query: AuditQuery = {}): Promise<AuditEntry[]> {
@@ -49,6 +50,7 @@ export class AuditLog implements AuditStore {
     const cannotMatch = (s: AuditSummary) =>
       (since !== undefined && s.to < since) ||
       (query.env !== undefined && s.envs !== null && !s.envs.includes(query.env)) ||
+      (query.envs !== undefined && s.envs !== null && !s.envs.some((env) => query.envs!.includes(env))) ||
       (query.actor !== undefined && s.actors !== null && !s.actors.includes(query.actor)) ||
       (query.action !== undefined && s.actions !== null && !s.actions.includes(query.action))
     const log = await this.log()
@@ -63,6 +65,7 @@ export class AuditLog implements AuditStore {
         }
 
         if (query.env !== undefined && entry.env !== query.env) continue
+        if (query.envs !== undefined && (entry.env === undefined || !query.envs.includes(entry.env))) continue
         if (query.key !== undefined && entry.key !== query.key) continue
         if (query.actor !== undefined && entry.actor !== query.actor) continue
         if (query.action !== undefined && entry.action !== query.action) continue

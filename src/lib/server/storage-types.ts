@@ -20,14 +20,16 @@ export interface AuditQuery {
   /** at most this many, the newest ones (default 1000) */
   limit?: number
   env?: string
+  /** entries of any of these envs (an env-scoped caller's view); entries without an env never match */
+  envs?: string[]
   key?: string
   actor?: string
   action?: string
 }
 
 export interface AuditStore {
-  /** Resolves once the entry is durable. */
-  record(entry: Omit<AuditEntry, 'time'>): Promise<void>
+  /** Resolves, with the entry as stored (its time set), once it is durable. */
+  record(entry: Omit<AuditEntry, 'time'>): Promise<AuditEntry>
   /** Matching entries, oldest first. */
   list(query?: AuditQuery): Promise<AuditEntry[]>
 }
