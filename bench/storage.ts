@@ -118,9 +118,17 @@ async function throughput(url: string, clients: number, perClient: number, tag: 
 }
 
 export async function benchStorage(): Promise<Record<string, unknown>> {
+  const scratch = tempDir('stconf-bench-storage-')
+  try {
+    return await measure(scratch)
+  } finally {
+    await rm(scratch, {recursive: true, force: true})
+  }
+}
+
+async function measure(scratch: string): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {}
   const n = 400
-  const scratch = tempDir('stconf-bench-storage-')
   const largeDir = join(scratch, 'large')
   let t0 = performance.now()
   await writeLargeDataDir(largeDir)
@@ -189,7 +197,6 @@ export async function benchStorage(): Promise<Record<string, unknown>> {
     zk.close()
     await zkServe?.stop()
     await zkServer.destroy()
-    await rm(scratch, {recursive: true, force: true})
   }
 
   return results
