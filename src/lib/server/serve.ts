@@ -7,11 +7,11 @@ import {DEFAULT_MAX_BYTES} from '../model.js'
 import type {ConfigStore} from '../store/types.js'
 import {digestId, parseDigestAuth, type AclPolicy} from '../zk/layout.js'
 import {buildApp} from './app.js'
-import {AuditLog} from './audit.js'
 import {Center} from './center.js'
-import {History} from './history.js'
 import {Registry} from './instance-registry.js'
 import {JsonLastSeenStore} from './last-seen.js'
+import type {Migration} from './migrate.js'
+import {openStorage, type Storage} from './storage.js'
 import {TokenStore} from './tokens.js'
 
 export interface ServeOptions {
@@ -40,6 +40,8 @@ export interface RunningServer {
   mode: 'embedded' | 'zookeeper'
   /** a freshly made admin token, to print once; undefined when one existed or came from the env */
   newAdminToken?: string
+  /** set when this start moved a data dir of the old layout to the journal */
+  migration?: Migration
   /** every committed change (push, rollback, out-of-band), for logging */
   onChange: Center['onChange']
   /** ZooKeeper mode: the start-up ACL pass (resolves once ZooKeeper answered; may be after listening) */
@@ -61,8 +63,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const dataDir = resolve(options.dataDir)
   await mkdir(dataDir, {recursive: true, mode: 0o700})
   const releaseLock = await lockDataDir(dataDir)
-  const history = new History(dataDir)
-  const audit = new AuditLog(dataDir)
+  let storage: Storage
+  try {
+    storage = await openStorage(dataDir)
+  } catch (error) {
+    await releaseLock()
+    throw error
+  }
+
+  const {history, audit} = storage
   const tokens = await TokenStore.open(dataDir)
   const newAdminToken = await tokens.bootstrap(options.adminToken)
 
@@ -126,6 +135,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     mode: center.mode,
     newAdminToken,
     zkAcls,
+    migration: storage.migration ?? undefined,
     onChange: (listener) => center.onChange(listener),
     onInstanceChange: (listener) => instances.onChange(listener),
     async close() {
