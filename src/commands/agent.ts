@@ -1,12 +1,9 @@
 import * as Flags from '@oclif/core/flags'
 import {rmSync, writeFileSync} from 'node:fs'
 import {resolve} from 'node:path'
-import {Agent} from '../lib/agent/agent.js'
-import {loadAgentConfig} from '../lib/agent/config.js'
 import {createLogger, type LogFormat} from '../lib/agent/log.js'
 import {StconfCommand} from '../lib/cli/base.js'
 import {StconfError} from '../lib/errors.js'
-import {daemonize, runService} from '../lib/agent/service.js'
 
 export default class AgentCommand extends StconfCommand {
   static override summary = 'Keep this server\'s config files equal to the center\'s: check, apply atomically, reload, roll back, report'
@@ -32,6 +29,13 @@ export default class AgentCommand extends StconfCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(AgentCommand)
     const configPath = resolve(flags.config)
+    // Loaded here, not at the top: the bundle holds every command, and the agent's graph (zod, yaml,
+    // the ZooKeeper wrapper) must not be evaluated by every other command's start-up.
+    const [{loadAgentConfig}, {Agent}, {daemonize, runService}] = await Promise.all([
+      import('../lib/agent/config.js'),
+      import('../lib/agent/agent.js'),
+      import('../lib/agent/service.js'),
+    ])
     const config = await loadAgentConfig(configPath) // invalid at start: one line per mistake, exit 2
     const logger = createLogger(flags['log-format'] as LogFormat, process.stdout, process.stderr)
     const agentVersion = this.config.version
