@@ -30,8 +30,9 @@ export function commandFiles() {
 /**
  * The entry's source. `root` is an expression for the package root: oclif reads oclif.manifest.json
  * there (the npm build; the single executable has none and builds its manifest from the classes).
+ * `autorun`: the module runs the CLI itself (the executable's script) instead of exporting `run`.
  */
-function entrySource(root) {
+function entrySource(root, autorun) {
   const commands = commandFiles()
   return [
     `import {fileURLToPath} from 'node:url'`,
@@ -40,16 +41,17 @@ function entrySource(root) {
     ...commands.map((command, i) => `import C${i} from ${JSON.stringify(command.path)}`),
     `export const COMMANDS = {${commands.map((command, i) => `${JSON.stringify(command.id)}: C${i}`).join(', ')}}`,
     `export const run = (argv = process.argv.slice(2)) => main(COMMANDS, pjson, ${root}, argv)`,
+    autorun ? 'run()' : '',
   ].join('\n')
 }
 
 /** An esbuild plugin that serves the entry as the virtual module `stconf:entry`. */
-export function entryPlugin(root) {
+export function entryPlugin(root, {autorun = false} = {}) {
   return {
     name: 'stconf-entry',
     setup(build) {
       build.onResolve({filter: /^stconf:entry$/}, () => ({path: 'stconf:entry', namespace: 'stconf'}))
-      build.onLoad({filter: /.*/, namespace: 'stconf'}, () => ({contents: entrySource(root), loader: 'js', resolveDir: ROOT}))
+      build.onLoad({filter: /.*/, namespace: 'stconf'}, () => ({contents: entrySource(root, autorun), loader: 'js', resolveDir: ROOT}))
     },
   }
 }
