@@ -58,7 +58,7 @@ if (script && process.argv[2] === '--node-path') {
   })
   const config = join(OUT, 'sea-config.json')
   const blob = join(OUT, 'stconf.blob')
-  writeFileSync(config, JSON.stringify({main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, execArgv: EXEC_ARGV}, null, 2))
+  writeFileSync(config, JSON.stringify({main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: process.env.STCONF_SEA_CODE_CACHE !== "0", execArgv: EXEC_ARGV}, null, 2))
   // the code cache is only accepted by a V8 started with the same flags
   execFileSync(node, [...EXEC_ARGV, '--experimental-sea-config', config], {stdio: 'inherit'})
   const executable = join(OUT, 'stconf')
