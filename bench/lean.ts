@@ -2,7 +2,7 @@
 // `node -e 0`, the agent's idle memory with 20 files and over 10,000 applied changes (npm bundle on
 // this Node, and the executable), and what starting one reload command costs. Ratios are taken in the
 // same run, rounds interleaved so a busy moment hits every contender alike.
-//   node --import tsx bench/lean.ts [--changes N] [--only startup|memory|spawn]
+//   node --import tsx bench/lean.ts [--changes N] [--only startup|steps|memory]
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -173,12 +173,90 @@ export async function benchSpawn(n = 300): Promise<Record<string, unknown>> {
   }
 }
 
+/**
+ * The steps of one change in the agent, each timed alone on this machine: what a ZooKeeper commit to
+ * reload run is made of (the agent does them in this order; the report is sent 20 ms after the file
+ * changed, so normally after the reload).
+ */
+export async function benchSteps(n = 200): Promise<Record<string, unknown>> {
+  const zk = await startZk()
+  const writer = new ZkClient({connect: zk.connect})
+  const watcher = new ZkClient({connect: zk.connect})
+  writer.start()
+  watcher.start()
+  const dir = tempDir('stconf-bench-steps-')
+  const stats = (samples: number[]) => ({p50: round(percentile(samples, 50)), p99: round(percentile(samples, 99))})
+  try {
+    await Promise.all([writer.waitConnected(10_000), watcher.waitConnected(10_000)])
+    await writeZnodes(writer, ENV, 'bench/s.ini', 'v=0\n', 1)
+    const path = '/stconf/config/bench/bench/s.ini'
+    const watchMs: number[] = []
+    const readMs: number[] = []
+    for (let i = 0; i < n; i++) {
+      const fired = new Promise<number>((resolve) => void watcher.getData(path, () => resolve(performance.now())))
+      await new Promise((resolve) => setTimeout(resolve, 2))
+      const current = await writer.getData(path)
+      const started = performance.now()
+      await writer.multi([{op: 'set', path, data: Buffer.from(`v=${i}\n`), version: current!.stat.version}])
+      watchMs.push((await fired) - started)
+      const readStarted = performance.now()
+      await watcher.getData(path)
+      readMs.push(performance.now() - readStarted)
+    }
+
+    const {open, rename} = await import('node:fs/promises')
+    const writeMs: number[] = []
+    const fsyncMs: number[] = []
+    const renameMs: number[] = []
+    const body = Buffer.from(`v=1\npad=${'x'.repeat(200)}\n`)
+    for (let i = 0; i < n; i++) {
+      const temp = join(dir, `.f.ini.${i}.tmp`)
+      let t = performance.now()
+      const handle = await open(temp, 'wx', 0o600)
+      await handle.writeFile(body)
+      writeMs.push(performance.now() - t)
+      t = performance.now()
+      await handle.sync()
+      await handle.close()
+      fsyncMs.push(performance.now() - t)
+      t = performance.now()
+      await rename(temp, join(dir, 'f.ini'))
+      renameMs.push(performance.now() - t)
+    }
+
+    const spawn = await benchSpawn(n)
+    const reportMs: number[] = []
+    const report = '/stconf/instances/bench/steps'
+    await writer.mkdirp(report)
+    for (let i = 0; i < n; i++) {
+      const started = performance.now()
+      const current = await writer.getData(report)
+      await writer.multi([{op: 'set', path: report, data: Buffer.from(JSON.stringify({i, files: Array.from({length: 20}, (_, k) => ({key: `bench/f${k}.ini`, version: i}))})), version: current!.stat.version}])
+      reportMs.push(performance.now() - started)
+    }
+
+    return {
+      zkCommitToWatchMs: stats(watchMs),
+      readMetaAndContentMs: stats(readMs),
+      writeTempMs: stats(writeMs),
+      fsyncMs: stats(fsyncMs),
+      renameMs: stats(renameMs),
+      reloadSpawn: spawn,
+      reportMs: stats(reportMs),
+    }
+  } finally {
+    writer.close()
+    watcher.close()
+    await zk.destroy()
+  }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
   const changes = process.argv.includes('--changes') ? Number(process.argv[process.argv.indexOf('--changes') + 1]) : 10_000
   const results: Record<string, unknown> = {}
   if (!only || only === 'startup') results.startup = await benchStartup()
-  if (!only || only === 'spawn') results.spawn = await benchSpawn()
+  if (!only || only === 'steps') results.steps = await benchSteps()
   if (!only || only === 'memory') results.memory = await benchMemory(changes)
   console.log(JSON.stringify(results, null, 2))
   process.exit(0)

@@ -49,7 +49,10 @@ if (script && process.argv[2] === '--node-path') {
     platform: 'node',
     target: 'node24',
     outfile: main,
-    external: ['typescript', 'ts-node'], // oclif's development mode only; never reached
+    // typescript, ts-node: oclif's development mode only, never reached. Ink (and React under it): its
+    // layout engine (yoga-layout) starts with a top-level await, which a CommonJS script cannot hold;
+    // the TUI is imported lazily, so every other command runs and `stconf tui` needs the npm install.
+    external: ['typescript', 'ts-node', 'ink', 'ink/*', 'react', 'react/*', 'react-dom', 'yoga-layout'],
     // import.meta.url has no value in CommonJS: libraries that build paths from it get the executable's
     define: {'import.meta.url': '__stconfImportMetaUrl', STCONF_SINGLE_EXECUTABLE: 'true'},
     banner: {js: 'var __stconfImportMetaUrl = require("node:url").pathToFileURL(process.execPath).href;'},
