@@ -107,7 +107,10 @@ export interface AgentSetup {
   source: string
   env?: string
   host?: string
+  /** the instance is then <host>@<app> */
+  app?: string
   token?: string
+  zkAuth?: string
   pollInterval?: string
   sessionTimeout?: string
   files: AgentFileSpec[]
@@ -119,6 +122,6 @@ export function writeAgentConfig(dir: string, setup: AgentSetup): string {
   return path
 }
 
-export function startAgent(configPath: string, extra: string[] = []): Proc {
-  return runCli(['agent', '--config', configPath, '--log-format', 'json', ...extra])
+export function startAgent(configPath: string, extra: string[] = [], env: Record<string, string> = {}): Proc {
+  return runCli(['agent', '--config', configPath, '--log-format', 'json', ...extra], env)
 }

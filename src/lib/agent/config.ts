@@ -5,8 +5,9 @@ import {hostname} from 'node:os'
 import {isAbsolute, normalize} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {z} from 'zod'
+import {parseDuration} from '../duration.js'
 import {badInput, StconfError} from '../errors.js'
-import {validateEnv, validateKey} from '../model.js'
+import {APP_RE, formatInstanceName, HOST_RE, validateEnv, validateKey} from '../model.js'
 
 export type SourceSpec =
   | {kind: 'zk'; connect: string; root: string; url: string}
@@ -27,7 +28,13 @@ export interface AgentConfig {
   source: SourceSpec
   env: string
   host: string
+  /** set on the rare host with a second agent: the instance is then <host>@<app> */
+  app?: string
+  /** the name this agent reports under: <host> or <host>@<app> */
+  instance: string
   token?: string
+  /** the machine identity for ZooKeeper, user:password (zkAuth, else $STCONF_ZK_AUTH) */
+  zkAuth?: string
   cacheDir: string
   pollIntervalMs: number
   /** ZooKeeper session timeout (zk source) */
@@ -35,15 +42,7 @@ export interface AgentConfig {
   files: FileSpec[]
 }
 
-const UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
-
-/** "500ms", "2s", "1m", "1.5s", "1h"; a bare number is milliseconds. Returns undefined when malformed. */
-export function parseDuration(raw: string | number): number | undefined {
-  if (typeof raw === 'number') return Number.isFinite(raw) && raw >= 0 ? Math.round(raw) : undefined
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(raw)
-  if (!match) return undefined
-  return Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms'])
-}
+export {parseDuration}
 
 /** zk://h1:2181,h2:2181/root or http(s)://host:port[/prefix] */
 export function parseSource(raw: string): SourceSpec | string {
@@ -134,9 +133,11 @@ const configSchema = z.strictObject({
   }),
   host: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 characters: letters, digits, ".", "_", "-"')
+    .regex(HOST_RE, 'must be 1-128 characters: letters, digits, ".", "_", "-"')
     .optional(),
+  app: z.string().regex(APP_RE, 'must be 1-64 letters, digits, "_", "-", optionally followed by .<n> (like game or game.2)').optional(),
   token: nonEmpty.optional(),
+  zkAuth: nonEmpty.optional(),
   cacheDir: z.string().refine((dir) => isAbsolute(dir), 'must be an absolute path'),
   pollInterval: duration('positive').optional(),
   sessionTimeout: duration('positive').optional(),
@@ -149,8 +150,13 @@ function fieldName(path: ReadonlyArray<PropertyKey>): string {
   return out || '(top level)'
 }
 
-/** Validate parsed YAML/JSON; throws one bad-input error whose message has one line per mistake. */
-export function validateAgentConfig(raw: unknown, origin = 'agent config'): AgentConfig {
+const DIGEST_AUTH_RE = /^[^:]+:.+$/
+
+/**
+ * Validate parsed YAML/JSON; throws one bad-input error whose message has one line per mistake.
+ * `env` supplies STCONF_ZK_AUTH (a secret is often kept out of the file, in the service's environment).
+ */
+export function validateAgentConfig(raw: unknown, origin = 'agent config', env: Record<string, string | undefined> = {}): AgentConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw badInput(`${origin}: expected a mapping of settings (source, env, cacheDir, files, ...)`)
   }
@@ -179,17 +185,28 @@ export function validateAgentConfig(raw: unknown, origin = 'agent config'): Agen
       else seen.set(dest, index)
     })
     if (result.data.source.kind === 'http' && !result.data.token) {
-      problems.push(`${origin}: token: is required for an http source (a viewer token of the center)`)
+      problems.push(`${origin}: token: is required for an http source (a token of role agent)`)
+    }
+
+    const zkAuth = result.data.zkAuth ?? (env.STCONF_ZK_AUTH || undefined)
+    const field = result.data.zkAuth === undefined ? 'STCONF_ZK_AUTH' : `${origin}: zkAuth`
+    if (zkAuth !== undefined && result.data.source.kind === 'zk' && !DIGEST_AUTH_RE.test(zkAuth)) problems.push(`${field}: must be user:password (the identity of serve's --zk-agent-auth)`)
+    if (result.data.zkAuth !== undefined && result.data.source.kind !== 'zk') {
+      problems.push(`${origin}: zkAuth: only a zk:// source uses it (an http source authenticates with token)`)
     }
   }
 
   if (problems.length > 0 || !result.success) throw badInput(problems.join('\n'))
   const data = result.data
+  const host = data.host ?? hostname()
   return {
     source: data.source,
     env: data.env,
-    host: data.host ?? hostname(),
+    host,
+    ...(data.app ? {app: data.app} : {}),
+    instance: formatInstanceName(host, data.app),
     token: data.token,
+    zkAuth: data.source.kind === 'zk' ? (data.zkAuth ?? (env.STCONF_ZK_AUTH || undefined)) : undefined,
     cacheDir: normalize(data.cacheDir),
     pollIntervalMs: data.pollInterval ?? 2000,
     sessionTimeoutMs: data.sessionTimeout ?? 10_000,
@@ -205,7 +222,7 @@ export function validateAgentConfig(raw: unknown, origin = 'agent config'): Agen
   }
 }
 
-export function parseAgentConfig(text: string, origin = 'agent config'): AgentConfig {
+export function parseAgentConfig(text: string, origin = 'agent config', env: Record<string, string | undefined> = {}): AgentConfig {
   let raw: unknown
   try {
     raw = parseYaml(text, {prettyErrors: false})
@@ -214,10 +231,10 @@ export function parseAgentConfig(text: string, origin = 'agent config'): AgentCo
     throw badInput(`${origin}: not valid YAML or JSON: ${first}`)
   }
 
-  return validateAgentConfig(raw, origin)
+  return validateAgentConfig(raw, origin, env)
 }
 
-export async function loadAgentConfig(path: string): Promise<AgentConfig> {
+export async function loadAgentConfig(path: string, env: Record<string, string | undefined> = process.env): Promise<AgentConfig> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -225,5 +242,5 @@ export async function loadAgentConfig(path: string): Promise<AgentConfig> {
     throw new StconfError('bad-input', `cannot read agent config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
 
-  return parseAgentConfig(text, path)
+  return parseAgentConfig(text, path, env)
 }

@@ -6,22 +6,28 @@
 //   'connected' (any reconnect: events may have been missed)          -> re-read every key
 import {formatErrorLine, isStconfError, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
-import {ZkClient, ZkConflictError, zkPath} from '../zk/zk-client.js'
+import {sleep} from '../sleep.js'
+import {digestId, OPEN_POLICY, parseDigestAuth, policyFromAcl, stoppedMarkerPath, ZkLayout, type AclPolicy, type StoppedMarker} from '../zk/layout.js'
+import {ZkClient, ZkConflictError, ZkRefusedError} from '../zk/zk-client.js'
+import {refusal, type RefusalLog, type Refused} from './refusals.js'
 import type {Current, InstanceReport, Logger, Source} from './types.js'
 
 export interface ZkSourceOptions {
   connect: string
   root: string
   env: string
-  host: string
+  /** the instance name (<host> or <host>@<app>): the report node's name */
+  instance: string
   sessionTimeoutMs: number
   opTimeoutMs?: number
   logger: Logger
+  /** the machine identity, user:password (zkAuth / STCONF_ZK_AUTH) */
+  auth?: string
+  /** where refusals of the heartbeat-like re-reports go (they have no caller to throw to) */
+  refusals?: RefusalLog
   /** share one client between many in-process agents (benchmarks); it is not closed on stop */
   client?: ZkClient
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export function parseMeta(data: Buffer, path: string): VersionMeta {
   let meta: VersionMeta
@@ -47,24 +53,54 @@ export class ZkSource implements Source {
   private reportSession = ''
   private stopped = false
   private readonly listeners: Array<[string, Parameters<ZkClient['on']>[1]]> = []
+  private readonly layout: ZkLayout
+  /** serve's ACL policy, read back from instances/<env>: what our report node must carry */
+  private policy: AclPolicy = OPEN_POLICY
 
   constructor(private readonly options: ZkSourceOptions) {
     this.description = `zk://${options.connect}${options.root}`
+    this.layout = new ZkLayout(options.root)
     this.ownsClient = !options.client
     this.client =
-      options.client ?? new ZkClient({connect: options.connect, sessionTimeoutMs: options.sessionTimeoutMs, opTimeoutMs: options.opTimeoutMs ?? 3000})
+      options.client ??
+      new ZkClient({
+        connect: options.connect,
+        sessionTimeoutMs: options.sessionTimeoutMs,
+        opTimeoutMs: options.opTimeoutMs ?? 3000,
+        auth: options.auth,
+        acl: (path) => this.layout.aclFor(path, this.policy),
+      })
   }
 
   private metaPath(key: string): string {
-    return zkPath(this.options.root, 'meta', this.options.env, key)
+    return this.layout.meta(this.options.env, key)
   }
 
   private configPath(key: string): string {
-    return zkPath(this.options.root, 'config', this.options.env, key)
+    return this.layout.config(this.options.env, key)
   }
 
   private get instancePath(): string {
-    return zkPath(this.options.root, 'instances', this.options.env, this.options.host)
+    return this.layout.instances(this.options.env, this.options.instance)
+  }
+
+  /** A ZooKeeper refusal in this agent's words: what was refused and what to set. Other errors pass. */
+  private refused(what: Refused, error: unknown): unknown {
+    if (!(error instanceof ZkRefusedError)) return error
+    const dir = this.layout.instances(this.options.env)
+    const user = this.options.auth ? parseDigestAuth(this.options.auth, 'zkAuth').user : undefined
+    const as = user ? `as zkAuth user ${user}` : 'no zkAuth set'
+    const message = `ZooKeeper refused this agent's ${what === 'report' ? 'instance report' : 'reads'} (${error.what}: ${error.zkCode}, ${as})`
+    if (error.what === `create ${dir}`) {
+      return refusal(message, `only serve creates ${dir}: run this version of stconf serve (it makes it on start), or push a key to env ${this.options.env}`)
+    }
+
+    if (!user) return refusal(message, 'set zkAuth in the agent config (or STCONF_ZK_AUTH) to the machine identity serve runs with (--zk-agent-auth user:password)')
+    return refusal(message, 'check that zkAuth (or STCONF_ZK_AUTH) is the user:password of serve\'s --zk-agent-auth, and that serve runs with it (it sets the ACLs on start)')
+  }
+
+  private get markerPath(): string {
+    return stoppedMarkerPath(this.options.root, this.options.env, this.options.instance)
   }
 
   async start(keys: string[], changed: (key: string) => void, signal: AbortSignal): Promise<void> {
@@ -81,7 +117,7 @@ export class ZkSource implements Source {
       this.armed.clear()
       logger.info('ZooKeeper session established', {session})
       for (const key of this.keys) void this.arm(key)
-      if (this.lastReport) void this.report(this.lastReport).catch(() => undefined)
+      if (this.lastReport) void this.report(this.lastReport).catch((error) => this.options.refusals?.note('report', error))
     }
 
     on('session', onSession)
@@ -135,11 +171,23 @@ export class ZkSource implements Source {
   }
 
   async metas(keys: string[]): Promise<Map<string, VersionMeta | null>> {
-    const metas = await Promise.all(keys.map(async (key) => [key, await this.readMeta(key)] as const))
-    return new Map(metas)
+    try {
+      const metas = await Promise.all(keys.map(async (key) => [key, await this.readMeta(key)] as const))
+      return new Map(metas)
+    } catch (error) {
+      throw this.refused('read', error)
+    }
   }
 
   async fetch(key: string): Promise<Current | null> {
+    try {
+      return await this.fetchVerified(key)
+    } catch (error) {
+      throw this.refused('read', error)
+    }
+  }
+
+  private async fetchVerified(key: string): Promise<Current | null> {
     for (let attempt = 1; ; attempt++) {
       // Both reads in one round-trip: ZooKeeper answers a session's requests in order, and the
       // sha256 check below catches a push that landed between them.
@@ -161,6 +209,14 @@ export class ZkSource implements Source {
   async report(report: InstanceReport): Promise<void> {
     this.lastReport = report
     if (this.stopped) return
+    try {
+      await this.publish(report)
+    } catch (error) {
+      throw this.refused('report', error)
+    }
+  }
+
+  private async publish(report: InstanceReport): Promise<void> {
     const path = this.instancePath
     const data = Buffer.from(JSON.stringify(report))
     const session = this.client.session
@@ -189,7 +245,13 @@ export class ZkSource implements Source {
       await this.client.remove(path).catch(() => undefined)
     }
 
-    await this.client.mkdirp(zkPath(this.options.root, 'instances', this.options.env))
+    // serve made instances/<env> with its ACL; ours below it must carry the same policy (ACLs are not inherited).
+    const dir = this.layout.instances(this.options.env)
+    await this.client.mkdirp(dir)
+    this.policy = policyFromAcl((await this.client.getAcl(dir))?.acl ?? [], this.options.auth && digestId(this.options.auth))
+    // A stopped marker left by an earlier clean stop (serve was away) must not outlive this run: if we
+    // crash later, serve must see "offline", not "stopped".
+    await this.client.remove(this.markerPath)
     try {
       await this.client.create(path, data, true)
       this.reportSession = this.client.session
@@ -204,7 +266,7 @@ export class ZkSource implements Source {
     if (!node) return true
     try {
       const other = JSON.parse(node.data.toString('utf8')) as Partial<InstanceReport>
-      if (other.host !== this.options.host || typeof other.pid !== 'number') return false
+      if ((other.instance ?? other.host) !== this.options.instance || typeof other.pid !== 'number') return false
       if (other.pid === process.pid) return true
       try {
         process.kill(other.pid, 0)
@@ -219,16 +281,34 @@ export class ZkSource implements Source {
 
   private stopping?: Promise<void>
 
-  async stop(): Promise<void> {
-    this.stopping ??= this.withdraw()
+  async stop(final?: InstanceReport): Promise<void> {
+    this.stopping ??= this.withdraw(final ?? this.lastReport)
     return this.stopping
   }
 
-  private async withdraw(): Promise<void> {
-    // Withdraw the report while the session still holds it; closing alone would leave it until expiry.
+  /**
+   * Withdraw the report while the session still holds it (closing alone would leave it until expiry),
+   * and say it was a clean stop: the stopped marker is written in the same multi that removes the
+   * node, so serve never sees the node gone without the marker (which would read as a crash).
+   */
+  private async withdraw(final: InstanceReport | undefined): Promise<void> {
     try {
       const stat = this.client.connected ? await this.client.exists(this.instancePath) : null
-      if (stat && stat.ephemeralOwner === this.client.session) await this.client.remove(this.instancePath)
+      if (stat && stat.ephemeralOwner === this.client.session) {
+        const marker: StoppedMarker<InstanceReport | null> = {session: this.client.session, stoppedAt: new Date().toISOString(), report: final ?? null}
+        const data = Buffer.from(JSON.stringify(marker))
+        const old = await this.client.exists(this.markerPath)
+        await this.client
+          .multi([
+            old ? {op: 'set', path: this.markerPath, data, version: old.version} : {op: 'create', path: this.markerPath, data},
+            {op: 'remove', path: this.instancePath, version: stat.version},
+          ])
+          .catch(async (error: unknown) => {
+            // e.g. the report changed in between, or the marker was refused: still withdraw the report.
+            this.options.logger.warn('could not mark the clean stop; serve may list this instance offline', {error: (error as Error).message})
+            await this.client.remove(this.instancePath)
+          })
+      }
     } catch (error) {
       if (!isStconfError(error)) this.options.logger.warn('could not remove the instance node', {error: formatErrorLine(error)})
     }

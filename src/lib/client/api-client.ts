@@ -2,6 +2,7 @@
 import {fromHttp, unavailable} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import type {AuditEntry} from '../server/audit.js'
+import type {RolloutAnswer} from '../fleet.js'
 
 export type {AuditEntry}
 
@@ -19,6 +20,23 @@ export interface PushAnswer extends VersionMeta {
 
 export interface KeyEntry extends VersionMeta {
   key: string
+}
+
+/** A token as `token list` shows it; envs/hosts only on scoped tokens. */
+export interface TokenInfo {
+  name: string
+  role: string
+  created: string
+  envs?: string[]
+  hosts?: string[]
+}
+
+export interface CreatedToken {
+  name: string
+  role: string
+  envs?: string[]
+  hosts?: string[]
+  token: string
 }
 
 
@@ -80,12 +98,24 @@ export class ApiClient {
     return (await this.json<{entries: AuditEntry[]}>('GET', `/api/v1/audit?${query}`)).entries
   }
 
-  async createToken(name: string, role: string): Promise<{name: string; role: string; token: string}> {
-    return this.json('POST', '/api/v1/tokens', JSON.stringify({name, role}))
+  async createToken(name: string, role: string, scope: {envs?: string[]; hosts?: string[]} = {}): Promise<CreatedToken> {
+    return this.json('POST', '/api/v1/tokens', JSON.stringify({name, role, ...scope}))
   }
 
-  async listTokens(): Promise<Array<{name: string; role: string; created: string}>> {
-    return (await this.json<{tokens: Array<{name: string; role: string; created: string}>}>('GET', '/api/v1/tokens')).tokens
+  /**
+   * Receipts of a rollout (env, key, version). With `seen` (the previous answer's digest) serve holds
+   * the request until the receipts change or `holdMs` passes: a long-poll fed by serve's notifications.
+   */
+  async rollout(env: string, key: string, version: number, seen: string | undefined, holdMs: number): Promise<RolloutAnswer> {
+    const query = new URLSearchParams({version: String(version), timeoutMs: String(Math.max(0, Math.round(holdMs)))})
+    if (seen) query.set('seen', seen)
+    const answer = await this.request('GET', `/api/v1/rollout/${keyPath(env, key)}?${query}`, undefined, {}, AbortSignal.timeout(holdMs + this.timeoutMs))
+    return answer.json<RolloutAnswer>()
+  }
+
+
+  async listTokens(): Promise<TokenInfo[]> {
+    return (await this.json<{tokens: TokenInfo[]}>('GET', '/api/v1/tokens')).tokens
   }
 
   async revokeToken(name: string): Promise<void> {
