@@ -1,13 +1,11 @@
 import * as Flags from '@oclif/core/flags'
 import {rmSync, writeFileSync} from 'node:fs'
 import {resolve} from 'node:path'
-import {Agent, type OnceResult} from '../lib/agent/agent.js'
-import {loadAgentConfig} from '../lib/agent/config.js'
-import {dryRun, formatDryRun, summarizeDryRun, type DryRunResult} from '../lib/agent/dry-run.js'
+import type {OnceResult} from '../lib/agent/agent.js'
+import type {DryRunResult} from '../lib/agent/dry-run.js'
 import {createLogger, type LogFormat} from '../lib/agent/log.js'
 import {StconfCommand} from '../lib/cli/base.js'
 import {badInput, EXIT_CODES, StconfError} from '../lib/errors.js'
-import {daemonize, runService} from '../lib/agent/service.js'
 
 export default class AgentCommand extends StconfCommand {
   static override summary = 'Keep this server\'s config files equal to the center\'s: check, apply atomically, reload, roll back, report'
@@ -45,6 +43,13 @@ export default class AgentCommand extends StconfCommand {
     const json = this.jsonEnabled()
     if (json && !flags.once) throw badInput('--json needs --once (with or without --dry-run)', 'a running agent logs JSON with --log-format json')
     const configPath = resolve(flags.config)
+    // Loaded here, not at the top: the bundle holds every command, and the agent's graph (zod, yaml,
+    // the ZooKeeper wrapper) must not be evaluated by every other command's start-up.
+    const [{loadAgentConfig}, {Agent}, {daemonize, runService}] = await Promise.all([
+      import('../lib/agent/config.js'),
+      import('../lib/agent/agent.js'),
+      import('../lib/agent/service.js'),
+    ])
     const config = await loadAgentConfig(configPath, process.env) // invalid at start: one line per mistake, exit 2
     // stdout carries the result for --json, so the log goes to stderr; a dry run's output is its
     // result, so it keeps only warnings and errors (on stderr).
@@ -53,6 +58,7 @@ export default class AgentCommand extends StconfCommand {
     const agentVersion = this.config.version
 
     if (flags['dry-run']) {
+      const {dryRun, formatDryRun, summarizeDryRun} = await import('../lib/agent/dry-run.js')
       const result = await dryRun({config, logger, timeoutMs: flags['once-timeout'] * 1000})
       this.log(formatDryRun(result, process.stdout.isTTY === true && !process.env.NO_COLOR))
       if (result.wouldChange + result.unknown === 0) return result

@@ -1,11 +1,11 @@
-// The one subprocess wrapper: check and reload commands run through here. A command runs in a
-// shell, in its own process group, so a timeout or an abort kills the whole tree (a reload that
+// The one subprocess wrapper: check and reload commands run through here, on execa. A command runs in
+// a shell, in its own process group, so a timeout or an abort kills the whole tree (a reload that
 // spawned children must not leave them behind), and its output is captured for the report.
 //
-// Built on node:child_process rather than execa: the agent is the only user, it needs nothing but
-// "sh -c, own group, interleaved output, exit code", and execa (about 100 modules) was a fifth of
-// the idle agent's heap and a millisecond or two of every reload (docs/agent.md, "Speed and size").
-import {spawn} from 'node:child_process'
+// execa is imported on the first command, not at start-up: `stconf agent --once` with nothing to
+// reload, and every client command, never pay for it (figures in docs/bench.md, "Lean and fast").
+// execa kills only the process it started; the group kill (SIGTERM, then SIGKILL after the grace)
+// is done here, since children of the shell would otherwise keep running and hold the pipes open.
 import {constants} from 'node:os'
 import {StconfError} from './errors.js'
 
@@ -66,26 +66,32 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
+let loaded: Promise<typeof import('execa')> | undefined
+const loadExeca = () => (loaded ??= import('execa'))
+
 /** Run `command` through /bin/sh; resolves on exit 0, throws ExecError otherwise. */
 export async function runShell(command: string, options: RunOptions): Promise<RunResult> {
   const started = Date.now()
   if (options.signal?.aborted) throw new ExecError(command, 'aborted', undefined, '')
-  const child = spawn('/bin/sh', ['-c', command], {
+  const {execa} = await loadExeca()
+  const child = execa(command, {
+    shell: '/bin/sh',
     detached: true, // own process group: kill the tree, not just the shell
     cwd: options.cwd,
-    env: options.env ? {...process.env, ...options.env} : process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: options.env, // added to the agent's environment (extendEnv)
+    stdin: 'ignore',
+    all: true, // stdout and stderr interleaved, as a person reading the report expects
+    buffer: false, // kept here instead: the tail, without killing a chatty command (maxBuffer would)
+    reject: false,
   })
   const chunks: Buffer[] = []
   let kept = 0
-  const collect = (chunk: Buffer) => {
+  child.all.on('data', (chunk: Buffer) => {
     chunks.push(chunk)
     kept += chunk.length
     while (kept - chunks[0].length >= MAX_OUTPUT) kept -= chunks.shift()!.length
-  }
+  })
 
-  child.stdout.on('data', collect)
-  child.stderr.on('data', collect)
   let reason: ExecFailure | undefined
   let graceTimer: NodeJS.Timeout | undefined
   const stop = (why: ExecFailure) => {
@@ -99,17 +105,17 @@ export async function runShell(command: string, options: RunOptions): Promise<Ru
   const onAbort = () => stop('aborted')
   options.signal?.addEventListener('abort', onAbort, {once: true})
   try {
-    // 'close': the shell exited and its output pipes are drained (as execa did: a child that keeps
-    // the pipes open is waited for, up to the timeout).
-    const exit = await new Promise<{code: number | null; signal: NodeJS.Signals | null; error?: Error}>((resolve) => {
-      child.once('error', (error) => resolve({code: null, signal: null, error}))
-      child.once('close', (code, signal) => resolve({code, signal}))
-    })
+    // Settles once the shell exited and its output pipes are drained: a child that keeps the pipes
+    // open is waited for, up to the timeout.
+    const result = await child
     const output = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
-    if (reason) throw new ExecError(command, reason, exit.code ?? undefined, output)
-    if (exit.error) throw new ExecError(command, 'spawn', undefined, exit.error.message)
+    if (reason) throw new ExecError(command, reason, result.exitCode, output)
+    if (result.exitCode === undefined && !result.signal) {
+      throw new ExecError(command, 'spawn', undefined, result instanceof Error ? (result.originalMessage ?? result.shortMessage ?? '') : '')
+    }
+
     // Killed by a signal from elsewhere: the shell's convention, 128 + signal number.
-    const exitCode = exit.code ?? 128 + (exit.signal ? constants.signals[exit.signal] : 0)
+    const exitCode = result.exitCode ?? 128 + constants.signals[result.signal!]
     if (exitCode !== 0) throw new ExecError(command, 'exit', exitCode, output)
     return {exitCode: 0, output, durationMs: Date.now() - started}
   } finally {

@@ -8,6 +8,12 @@ import {fileURLToPath} from 'node:url'
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
 export const ADMIN_TOKEN = 'test-admin-token-0123456789'
+/**
+ * How tests start the CLI: the built bin/run.js under this Node, or under the Node that
+ * STCONF_TEST_NODE names (.ci/run runs the CLI and agent smoke tests under Node 24 that way).
+ * `exec` options below replace it, e.g. with the single executable.
+ */
+export const CLI: readonly string[] = [process.env.STCONF_TEST_NODE || process.execPath, BIN]
 
 export interface CliResult {
   code: number
@@ -22,9 +28,10 @@ export function tempDir(prefix = 'stconf-test-'): string {
 
 export async function runCli(
   args: string[],
-  options: {cwd?: string; env?: Record<string, string | undefined>; input?: Buffer | string} = {},
+  options: {cwd?: string; env?: Record<string, string | undefined>; input?: Buffer | string; exec?: readonly string[]} = {},
 ): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const [program, ...first] = options.exec ?? CLI
+  const child = spawn(program, [...first, ...args], {
     cwd: options.cwd ?? ROOT,
     env: {...process.env, STCONF_SERVER: undefined, STCONF_TOKEN: undefined, STCONF_ENV: undefined, ...options.env},
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -49,12 +56,13 @@ export interface ServeHandle {
 
 /** Start `stconf serve` on a free port; resolves once it prints its URL. */
 export async function startServe(
-  options: {dataDir?: string; port?: number; zk?: string; zkRoot?: string; args?: string[]; env?: Record<string, string>} = {},
+  options: {dataDir?: string; port?: number; zk?: string; zkRoot?: string; args?: string[]; env?: Record<string, string>; exec?: readonly string[]; cwd?: string} = {},
 ): Promise<ServeHandle> {
   const dataDir = options.dataDir ?? tempDir('stconf-serve-')
   const args = ['serve', '--port', String(options.port ?? 0), '--data', dataDir, ...(options.zk ? ['--zk', options.zk] : []), ...(options.zkRoot ? ['--zk-root', options.zkRoot] : []), ...(options.args ?? [])]
-  const proc = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
+  const [program, ...first] = options.exec ?? CLI
+  const proc = spawn(program, [...first, ...args], {
+    cwd: options.cwd ?? ROOT,
     env: {...process.env, STCONF_ADMIN_TOKEN: ADMIN_TOKEN, ...options.env},
     stdio: ['ignore', 'pipe', 'pipe'],
   })

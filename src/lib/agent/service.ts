@@ -3,6 +3,7 @@
 import {spawn} from 'node:child_process'
 import {openSync, rmSync, writeFileSync} from 'node:fs'
 import {formatErrorLine} from '../errors.js'
+import {selfArgs} from '../runtime.js'
 import {Agent} from './agent.js'
 import {loadAgentConfig, type AgentConfig} from './config.js'
 import type {Logger} from './types.js'
@@ -11,7 +12,7 @@ import type {Logger} from './types.js'
 export function daemonize(argv: string[], logFile?: string): number | undefined {
   const out = logFile ? openSync(logFile, 'a') : 'ignore'
   const args = argv.slice(2).filter((arg) => arg !== '--daemon')
-  const child = spawn(process.execPath, [...process.execArgv, argv[1], ...args], {detached: true, stdio: ['ignore', out, out]})
+  const child = spawn(process.execPath, [...selfArgs(argv), ...args], {detached: true, stdio: ['ignore', out, out]})
   child.unref()
   return child.pid
 }

