@@ -2,6 +2,7 @@
 // content with GET /api/v1/config/:env/<key>, and heartbeats its report to serve. Used with an
 // embedded-store center, or where agents cannot reach ZooKeeper. The loop backs off while serve is
 // unreachable, resets on success, and always honours stop.
+import {nextBackoff, sleep} from '../backoff.js'
 import {fromHttp, isStconfError, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
 import type {Current, InstanceReport, Logger, Source} from './types.js'
@@ -18,20 +19,6 @@ export interface HttpSourceOptions {
   /** how long serve holds one long-poll */
   longPollMs?: number
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve()
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        resolve()
-      },
-      {once: true},
-    )
-  })
 
 export function keyPath(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/')
@@ -113,7 +100,7 @@ export class HttpSource implements Source {
         if (stop.aborted) return
         if (backoff === 0) logger.warn('center unreachable; keeping local files, retrying', {source: this.description, error: (error as Error).message})
         if (isStconfError(error) && (error.code === 'unauthorized' || error.code === 'forbidden')) backoff = 5000
-        else backoff = Math.min(Math.max(backoff * 2, 250), 5000)
+        else backoff = nextBackoff(backoff)
         await sleep(backoff, stop)
       }
     }

@@ -73,6 +73,13 @@ export async function registerAgentRoutes(app: FastifyInstance, ctx: RouteContex
   })
 
   const heartbeats = new Map<string, Map<string, Heartbeat>>()
+  // The feed hears a heartbeat agent go silent when its report expires (3 intervals), not at the next read.
+  const silence = new Map<string, NodeJS.Timeout>()
+  const feedInstance = (env: string, host: string, online: boolean, expiresMs?: number) => {
+    clearTimeout(silence.get(`${env}/${host}`))
+    if (expiresMs) silence.set(`${env}/${host}`, setTimeout(() => ctx.feed?.publish({type: 'instance', env, host, online: false}), expiresMs).unref())
+    ctx.feed?.publish({type: 'instance', env, host, online})
+  }
 
   app.post('/api/v1/watch/:env', async (request: FastifyRequest<{Params: {env: string}}>, reply) => {
     ctx.authorize(request.headers, 'viewer')
@@ -151,6 +158,7 @@ export async function registerAgentRoutes(app: FastifyInstance, ctx: RouteContex
     let byHost = heartbeats.get(env)
     if (!byHost) heartbeats.set(env, (byHost = new Map()))
     byHost.set(host, {report: {...report, host}, intervalMs, lastSeen: Date.now()})
+    feedInstance(env, host, true, 3 * intervalMs + 50)
     return {ok: true}
   })
 
@@ -158,6 +166,7 @@ export async function registerAgentRoutes(app: FastifyInstance, ctx: RouteContex
     ctx.authorize(request.headers, 'viewer')
     const env = validateEnv(request.params.env)
     const host = validateHost(request.params.host)
+    feedInstance(env, host, false)
     return {removed: heartbeats.get(env)?.delete(host) ?? false}
   })
 

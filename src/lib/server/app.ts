@@ -5,6 +5,8 @@ import {z} from 'zod'
 import {badInput, isStconfError, StconfError} from '../errors.js'
 import {checkSize, formatBytes, parseVersion, validateEnv, validateKey, type VersionMeta} from '../model.js'
 import {registerAgentRoutes} from './agent-routes.js'
+import type {EventHub} from './event-hub.js'
+import {registerEventRoutes} from './events-routes.js'
 import {parseJsonBody} from './json-body.js'
 import type {AuditLog} from './audit.js'
 import type {Center} from './center.js'
@@ -15,6 +17,8 @@ export interface AppOptions {
   center: Center
   tokens: TokenStore
   audit: AuditLog
+  /** the live feed; serve publishes changes and audit entries to it, the routes instance events */
+  hub: EventHub
   maxBytes: number
   dataDir: string
   zk?: RouteContext['zk']
@@ -65,6 +69,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     audit: (entry) => audit.record(entry),
     zk: options.zk,
     dataDir: options.dataDir,
+    feed: options.hub,
   }
 
   app.setErrorHandler((error: unknown, _request, reply) => {
@@ -170,6 +175,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
 
   await registerAgentRoutes(app, ctx)
+  await registerEventRoutes(app, {hub: options.hub, authorize, mode: center.mode, envs: () => center.store.envs(), zk: options.zk})
   return app
 }
 

@@ -57,4 +57,6 @@ export interface RouteContext {
   /** Present in ZooKeeper mode: the shared client and the root (e.g. /stconf). */
   zk?: {client: import('../zk/zk-client.js').ZkClient; root: string}
   dataDir: string
+  /** the live feed (GET /api/v1/events): routes publish what only they see, e.g. heartbeats */
+  feed?: import('./event-hub.js').EventHub
 }

@@ -8,6 +8,7 @@ import type {ConfigStore} from '../store/types.js'
 import {buildApp} from './app.js'
 import {AuditLog} from './audit.js'
 import {Center} from './center.js'
+import {EventHub, publishAuditTo} from './event-hub.js'
 import {History} from './history.js'
 import {TokenStore} from './tokens.js'
 
@@ -45,7 +46,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   await mkdir(dataDir, {recursive: true, mode: 0o700})
   const releaseLock = await lockDataDir(dataDir)
   const history = new History(dataDir)
-  const audit = new AuditLog(dataDir)
+  // Every audit entry and committed change also goes to the live feed (GET /api/v1/events).
+  const hub = new EventHub()
+  const audit = publishAuditTo(hub, new AuditLog(dataDir))
   const tokens = await TokenStore.open(dataDir)
   const newAdminToken = await tokens.bootstrap(options.adminToken)
 
@@ -65,10 +68,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   const center = new Center(store, history, audit)
+  center.onChange((change) => hub.publish({type: 'change', ...change}))
   await center.start()
   let app: FastifyInstance
   try {
-    app = await buildApp({center, tokens, audit, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, zk})
+    app = await buildApp({center, tokens, audit, hub, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, zk})
     await app.listen({port: options.port, host: options.host})
   } catch (error) {
     await center.close()
