@@ -22,7 +22,8 @@ Needs an interactive terminal; in scripts use \`stconf status --json\` or \`stco
     // Token, env and server are checked before the screen opens: errors stay one line on a normal screen.
     const client = new ApiClient({server: flags.server, token: flags.token})
     const env = await requireEnv(client, flags.env)
-    // Only this command loads React and Ink.
+    // Only this command loads React and Ink; React's development build is several times slower.
+    process.env.NODE_ENV ??= 'production'
     const {runTui} = await import('../tui/run.js')
     await runTui({client, env, colors: !process.env.NO_COLOR})
   }

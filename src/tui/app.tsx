@@ -36,12 +36,22 @@ export function App({client, env, colors}: AppProps) {
   }, [state.quit, exit])
 
   useInput((input, key) => {
-    const current = latest.current
+    let current = latest.current
     if (current.message) dispatch({type: 'message', message: null})
-    const todo = resolveKey(current, keyName(input, key))
-    if (!todo) return
-    if (todo.type === 'effect') void runEffect(todo.effect, current, client, dispatch)
-    else dispatch({type: 'command', command: todo})
+    // Keys typed (or pasted) faster than a read arrive as one string: take them one by one.
+    const plain = input.length > 1 && !key.ctrl && !key.meta && !key.escape
+    for (const name of plain ? [...input] : [keyName(input, key)]) {
+      const todo = resolveKey(current, name)
+      if (!todo) continue
+      if (todo.type === 'effect') {
+        void runEffect(todo.effect, current, client, dispatch)
+      } else {
+        dispatch({type: 'command', command: todo})
+        current = reducer(current, {type: 'command', command: todo})
+      }
+    }
+
+    latest.current = current
   })
 
   return (

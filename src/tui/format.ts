@@ -149,3 +149,17 @@ export function windowStart(cursor: number, count: number, height: number): numb
   if (count <= height) return 0
   return Math.max(0, Math.min(cursor - Math.floor(height / 2), count - height))
 }
+
+/** The hint bar in `width` columns: all hints if they fit, else the first ones that do plus the last two ("? keys", "q quit"). */
+export function fitHints(hints: string[], width: number): string {
+  const join = (list: string[]) => ` ${list.join(' · ')}`
+  if ([...join(hints)].length <= width) return join(hints)
+  const pinned = hints.slice(-2)
+  const kept: string[] = []
+  for (const hint of hints.slice(0, -2)) {
+    if ([...join([...kept, hint, ...pinned])].length > width) break
+    kept.push(hint)
+  }
+
+  return join([...kept, ...pinned])
+}

@@ -33,7 +33,7 @@ export const BINDINGS: readonly Binding[] = [
   {keys: ['down', 'j'], label: '', help: 'move the selection down (j); scroll a view', contexts: [...LISTS, 'filter'], do: {type: 'move', delta: 1}, hint: false},
   {keys: ['pageup'], label: '', help: 'a page up', contexts: LISTS, do: {type: 'move', delta: -10}, hint: false},
   {keys: ['pagedown'], label: '', help: 'a page down', contexts: LISTS, do: {type: 'move', delta: 10}, hint: false},
-  {keys: ['g'], label: 'g/G first/last', help: 'first row', contexts: LISTS, do: {type: 'first'}},
+  {keys: ['g'], label: '', help: 'first row', contexts: LISTS, do: {type: 'first'}, hint: false},
   {keys: ['G'], label: '', help: 'last row', contexts: LISTS, do: {type: 'last'}, hint: false},
   {keys: ['enter'], label: 'enter view', help: 'show the content of the selected version', contexts: ['versions'], do: effect('view')},
   {keys: ['enter'], label: 'enter pick', help: 'pick the selected env', contexts: ['pick-env'], do: effect('pick')},

@@ -61,3 +61,14 @@ describe('tui formatting', () => {
     assert.equal(windowStart(3, 4, 10), 0)
   })
 })
+
+describe('tui hint bar', () => {
+  it('keeps "? keys" and "q quit" when the bar is too narrow for all hints', async () => {
+    const {fitHints} = await import('../../src/tui/format.js')
+    const hints = ['tab pane', '↑↓ move', 'enter view', 'd diff', 'r roll back', 'e env', '/ filter', '? keys', 'q quit']
+    assert.equal(fitHints(hints, 200), ` ${hints.join(' · ')}`)
+    const narrow = fitHints(hints, 60)
+    assert.ok([...narrow].length <= 60)
+    assert.match(narrow, /^ tab pane · .* · \? keys · q quit$/)
+  })
+})

@@ -68,7 +68,7 @@ describe('tui screen', () => {
     assert.match(out, /gs-117 +v13 +offline .*last seen/)
     assert.match(out, /Activity/)
     assert.match(out, /alice +push +prod\/game\/conf\.ini v14 +double the players/)
-    assert.match(lines.at(-1)!, /tab pane · ↑↓ move · g\/G first\/last · D diff env · e env · \/ filter · \? keys · q quit/)
+    assert.match(lines.at(-1)!, /tab pane · ↑↓ move · D diff env · e env · \/ filter · \? keys · q quit/)
   })
 
   it('at 80x24 stacks Keys over the pane tab chose, and fits', () => {

@@ -172,7 +172,7 @@ describe('tui key map', () => {
   })
 
   it('the hint bar lists only what works in the focused pane', () => {
-    assert.deepEqual(hintsFor('versions'), ['tab pane', '↑↓ move', 'g/G first/last', 'enter view', 'd diff', 'r roll back', 'e env', '/ filter', '? keys', 'q quit'])
+    assert.deepEqual(hintsFor('versions'), ['tab pane', '↑↓ move', 'enter view', 'd diff', 'r roll back', 'e env', '/ filter', '? keys', 'q quit'])
     assert.ok(!hintsFor('keys').includes('r roll back'))
     assert.ok(hintsFor('keys').includes('D diff env'))
     assert.deepEqual(hintsFor('confirm'), ['y roll back', 'esc close'])

@@ -2,15 +2,15 @@
 import {Box, Text} from 'ink'
 import {Spinner} from '@inkjs/ui'
 import type {HelloEvent} from '../../lib/server/events-routes.js'
-import {fit} from '../format.js'
+import {fit, fitHints} from '../format.js'
 import {Painted} from './theme.js'
 
 export function Header(props: {width: number; server: string; env: string; hello: HelloEvent | null; keys: number; hosts: number; failing: number; live: boolean}) {
   const {hello} = props
-  const store = hello ? (hello.mode === 'zookeeper' ? 'zookeeper' : 'embedded store') : ''
+  const store = hello ? (hello.mode === 'zookeeper' ? 'zookeeper' : 'embedded') : ''
   const zk = hello?.zookeeper ? ` ${hello.zookeeper === 'connected' ? '●' : '○'} ${hello.zookeeper}` : ''
   const who = hello ? ` · ${hello.caller.name} (${hello.caller.role})` : ''
-  const right = `${props.keys} keys · ${props.hosts} hosts${props.failing > 0 ? ` · ${props.failing} failing` : ''} `
+  const right = ` ${props.keys} keys · ${props.hosts} hosts${props.failing > 0 ? ` · ${props.failing} failing` : ''} `
   const left = ` stconf ▸ ${props.env}   ${props.server} · ${store}${zk}${who}`
   const room = Math.max(0, props.width - [...right].length)
   return (
@@ -55,7 +55,7 @@ export function HintBar({width, hints, message}: {width: number; hints: string[]
         </Text>
       ) : (
         <Text wrap="truncate" dimColor>
-          {fit(` ${hints.join(' · ')}`, width)}
+          {fit(fitHints(hints, width), width)}
         </Text>
       )}
     </Box>

@@ -5,7 +5,14 @@ import {useContext, type ReactNode} from 'react'
 import {fit} from '../format.js'
 import {ColorContext} from './theme.js'
 
-export function Frame({title, width, height, focused, children}: {title: string; width: number; height: number; focused: boolean; children: ReactNode}) {
+/**
+ * `lines` are the pane's rows, top to bottom. There are always exactly as many rows as fit, keyed by
+ * position: rows are updated in place, never removed (a removed row could leave a blank line behind
+ * in Ink's output), and nothing below the last one is drawn.
+ */
+export function Frame({title, width, height, focused, lines}: {title: string; width: number; height: number; focused: boolean; lines: ReactNode[]}) {
+  const rows = Math.max(1, height - 2)
+  const shown = Array.from({length: rows}, (_, i) => lines[i] ?? <Text> </Text>)
   const colors = useContext(ColorContext)
   const [corner, line, end] = focused ? ['┏', '━', '┓'] : ['┌', '─', '┐']
   const room = Math.max(0, width - 3)
@@ -17,7 +24,9 @@ export function Frame({title, width, height, focused, children}: {title: string;
       <Text color={color} bold={focused} wrap="truncate">
         {top}
       </Text>
+      {/* Keyed by focus: Ink does not re-apply borderTop={false} when only the border style changes. */}
       <Box
+        key={focused ? 'focused' : 'plain'}
         flexDirection="column"
         width={width}
         height={Math.max(1, height - 1)}
@@ -26,7 +35,11 @@ export function Frame({title, width, height, focused, children}: {title: string;
         borderColor={color}
         overflow="hidden"
       >
-        {children}
+        {shown.map((line, i) => (
+          <Box key={i} height={1} width={Math.max(1, width - 2)} overflow="hidden">
+            {line}
+          </Box>
+        ))}
       </Box>
     </Box>
   )

@@ -37,17 +37,24 @@ export function KeysPane(props: PaneBox & {keys: KeyEntry[]; total: number; curs
   const nameWidth = Math.max(8, cols - 2 - 6 - 5 - 11)
   const title = `Keys ${props.filter ? `${props.keys.length}/${props.total}` : props.total}`
   return (
-    <Frame title={title} width={props.width} height={props.height} focused={props.focused}>
-      {showFilter && (
-        <Text wrap="truncate">
-          <Painted tone="accent">{' / '}</Painted>
-          {props.filter}
-          {props.filtering ? '▏' : ''}
-        </Text>
-      )}
-      {!props.loaded && <Placeholder text="loading…" />}
-      {props.loaded && props.keys.length === 0 && <Placeholder text={props.filter ? 'no key matches the filter (esc clears it)' : 'no keys in this env yet: stconf push <key>'} />}
-      {shown.map((entry, i) => {
+    <Frame
+      title={title}
+      width={props.width}
+      height={props.height}
+      focused={props.focused}
+      lines={[
+        showFilter && (
+          <Text wrap="truncate">
+            <Painted tone="accent">{' / '}</Painted>
+            {props.filter}
+            {props.filtering ? '▏' : ''}
+          </Text>
+        ),
+        !props.loaded && <Placeholder text="loading…" />,
+        props.loaded && props.keys.length === 0 && <Placeholder text={props.filter ? 'no key matches the filter (esc clears it)' : 'no keys in this env yet: stconf push <key>'} />,
+      ]
+        .filter(Boolean)
+        .concat(shown.map((entry, i) => {
         const selected = start + i === props.cursor
         const badge = formatBadge(props.fleet.get(entry.key))
         const segments: Segment[] = [
@@ -57,9 +64,9 @@ export function KeysPane(props: PaneBox & {keys: KeyEntry[]; total: number; curs
           {text: ` ${fit(formatAge(entry.time, props.now), 4)}`},
           {text: ` ${fit(badge.text, 10)}`, tone: badge.tone},
         ]
-        return <Row key={entry.key} segments={segments} selected={selected && props.focused} />
-      })}
-    </Frame>
+        return <Row segments={segments} selected={selected && props.focused} />
+      }))}
+    />
   )
 }
 
@@ -68,10 +75,14 @@ export function VersionsPane(props: PaneBox & {selectedKey: string | null; versi
   const {start, shown} = windowOf(props.versions ?? [], props.cursor, rows)
   const title = props.selectedKey ? `Versions · ${props.selectedKey}` : 'Versions'
   return (
-    <Frame title={title} width={props.width} height={props.height} focused={props.focused}>
-      {!props.selectedKey && <Placeholder text="no key selected" />}
-      {props.selectedKey && !props.versions && <Placeholder text="loading…" />}
-      {shown.map((v, i) => {
+    <Frame
+      title={title}
+      width={props.width}
+      height={props.height}
+      focused={props.focused}
+      lines={[!props.selectedKey && <Placeholder text="no key selected" />, props.selectedKey && !props.versions && <Placeholder text="loading…" />]
+        .filter(Boolean)
+        .concat(shown.map((v, i) => {
         const selected = start + i === props.cursor
         const segments: Segment[] = [
           {text: selected ? '▸' : ' '},
@@ -81,9 +92,9 @@ export function VersionsPane(props: PaneBox & {selectedKey: string | null; versi
           {text: ` ${fit(formatAge(v.time, props.now), 5)}`},
           {text: fit(v.message, Math.max(0, cols - 35))},
         ]
-        return <Row key={v.version} segments={segments} selected={selected && props.focused} />
-      })}
-    </Frame>
+        return <Row segments={segments} selected={selected && props.focused} />
+      }))}
+    />
   )
 }
 
@@ -93,10 +104,17 @@ export function InstancesPane(props: PaneBox & {selectedKey: string | null; rows
   const hostWidth = Math.min(24, Math.max(10, Math.floor(cols / 5)))
   const title = props.selectedKey ? `Instances · ${props.selectedKey} · ${props.rows.length}` : 'Instances'
   return (
-    <Frame title={title} width={props.width} height={props.height} focused={props.focused}>
-      <Row segments={[{text: ` ${fit('host', hostWidth)} ${fit('version', 8)}${fit('status', 15)}${fit('sync', 8)}${fit('seen', 14)}error`, tone: 'dim'}]} />
-      {props.rows.length === 0 && <Placeholder text={props.selectedKey ? 'no instance follows this key' : ''} />}
-      {shown.map(({instance, file}, i) => {
+    <Frame
+      title={title}
+      width={props.width}
+      height={props.height}
+      focused={props.focused}
+      lines={[
+        <Row segments={[{text: ` ${fit('host', hostWidth)} ${fit('version', 8)}${fit('status', 15)}${fit('sync', 8)}${fit('seen', 14)}error`, tone: 'dim'}]} />,
+        props.rows.length === 0 && <Placeholder text={props.selectedKey ? 'no instance follows this key' : ''} />,
+      ]
+        .filter(Boolean)
+        .concat(shown.map(({instance, file}, i) => {
         const selected = start + i === props.cursor
         const state = fileState(instance, file)
         const status = state === 'offline' ? 'offline' : file.status
@@ -110,9 +128,9 @@ export function InstancesPane(props: PaneBox & {selectedKey: string | null; rows
           {text: fit(instance.online ? `${formatAge(file.appliedAt, props.now)}` : `off ${formatAge(instance.lastSeen, props.now)}`, 14)},
           {text: fit(error, Math.max(0, cols - hostWidth - 47)), tone: file.error ? 'failed' : 'dim'},
         ]
-        return <Row key={instance.host} segments={segments} selected={selected && props.focused} />
-      })}
-    </Frame>
+        return <Row segments={segments} selected={selected && props.focused} />
+      }))}
+    />
   )
 }
 
@@ -120,9 +138,12 @@ export function ActivityPane(props: PaneBox & {entries: AuditEntry[]; cursor: nu
   const {cols, rows} = inner(props)
   const {start, shown} = windowOf(props.entries, props.cursor, rows)
   return (
-    <Frame title="Activity" width={props.width} height={props.height} focused={props.focused}>
-      {props.entries.length === 0 && <Placeholder text="nothing yet" />}
-      {shown.map((entry, i) => {
+    <Frame
+      title="Activity"
+      width={props.width}
+      height={props.height}
+      focused={props.focused}
+      lines={[props.entries.length === 0 && <Placeholder text="nothing yet" />].filter(Boolean).concat(shown.map((entry, i) => {
         const selected = start + i === props.cursor
         const where = entry.key ? `${entry.env ? `${entry.env}/` : ''}${entry.key}${entry.version ? ` v${entry.version}` : ''}` : (entry.env ?? '')
         const tone = /fail/.test(entry.action) ? 'failed' : entry.action === 'rollback' || entry.action.startsWith('out-of-band') ? 'pending' : undefined
@@ -134,8 +155,8 @@ export function ActivityPane(props: PaneBox & {entries: AuditEntry[]; cursor: nu
           {text: fit(where, Math.min(40, Math.max(10, Math.floor(cols / 3))))},
           {text: ` ${entry.detail ?? ''}`},
         ]
-        return <Row key={`${entry.time}-${start + i}`} segments={segments} selected={selected && props.focused} />
-      })}
-    </Frame>
+        return <Row segments={segments} selected={selected && props.focused} />
+      }))}
+    />
   )
 }
