@@ -3,8 +3,9 @@
 // embedded-store center, or where agents cannot reach ZooKeeper. The loop backs off while serve is
 // unreachable, resets on success, and always honours stop.
 import {nextBackoff, sleep} from '../backoff.js'
-import {fromHttp, isStconfError, unavailable} from '../errors.js'
+import {fromHttp, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
+import {isRefusal, refusal, type RefusalLog, type Refused} from './refusals.js'
 import type {Current, InstanceReport, Logger, Source} from './types.js'
 
 export interface HttpSourceOptions {
@@ -18,6 +19,8 @@ export interface HttpSourceOptions {
   requestTimeoutMs?: number
   /** how long serve holds one long-poll */
   longPollMs?: number
+  /** where refusals of the watch loop and the heartbeats go (they have no caller to throw to) */
+  refusals?: RefusalLog
 }
 
 export function keyPath(key: string): string {
@@ -52,7 +55,7 @@ export class HttpSource implements Source {
     }
   }
 
-  private async fail(response: Response): Promise<never> {
+  private async fail(response: Response, what: Refused, subject: string): Promise<never> {
     let body: {error?: string; message?: string; hint?: string} = {}
     try {
       body = (await response.json()) as typeof body
@@ -60,12 +63,22 @@ export class HttpSource implements Source {
       // not JSON
     }
 
-    throw fromHttp(response.status, body)
+    const error = fromHttp(response.status, body)
+    if (!isRefusal(error)) throw error
+    // serve's hint is for a person at a terminal ("pass --token"); an agent is fixed in its config.
+    const {env} = this.options
+    const message = `serve refused this agent's ${subject} (HTTP ${response.status}: ${error.message})`
+    throw refusal(
+      message,
+      error.code === 'unauthorized'
+        ? `set token in the agent config to a valid token of role agent (stconf token create <name> --role agent --env ${env})`
+        : `give the agent a token of role agent that covers env ${env}${what === 'report' ? ` and host ${this.options.host}` : ''} (stconf token create <name> --role agent --env ${env})`,
+    )
   }
 
   private async watch(keys: Record<string, number>, timeoutMs: number): Promise<Array<{key: string; meta: VersionMeta | null}>> {
     const response = await this.request('POST', `/api/v1/watch/${this.options.env}`, {keys, timeoutMs}, timeoutMs + 10_000)
-    if (!response.ok) await this.fail(response)
+    if (!response.ok) await this.fail(response, 'read', `watch of env ${this.options.env}`)
     const {changed} = (await response.json()) as {changed: Array<{key: string; meta: VersionMeta | null}>}
     for (const {key, meta} of changed) this.known.set(key, meta?.version ?? 0)
     return changed
@@ -76,7 +89,7 @@ export class HttpSource implements Source {
     for (const key of unique) if (!this.known.has(key)) this.known.set(key, 0)
     signal.addEventListener('abort', () => this.stopController.abort(), {once: true})
     this.heartbeat = setInterval(() => {
-      if (this.lastReport) void this.report(this.lastReport).catch(() => undefined)
+      if (this.lastReport) void this.report(this.lastReport).catch((error) => this.options.refusals?.note('report', error))
     }, this.options.heartbeatMs)
     this.heartbeat.unref()
     void this.loop(unique, changed)
@@ -86,21 +99,27 @@ export class HttpSource implements Source {
     const {logger} = this.options
     const stop = this.stopController.signal
     let backoff = 0
+    let refused = false
     while (!stop.aborted) {
       try {
         const answer = await this.watch(Object.fromEntries(keys.map((key) => [key, this.known.get(key) ?? 0])), this.options.longPollMs ?? 30_000)
         if (backoff > 0) {
-          logger.info('center reachable again', {source: this.description})
+          if (!refused) logger.info('center reachable again', {source: this.description})
           for (const key of keys) changed(key) // re-read everything after an outage
         }
 
         backoff = 0
+        refused = false
+        this.options.refusals?.accepted('read')
         for (const {key} of answer) changed(key)
       } catch (error) {
         if (stop.aborted) return
-        if (backoff === 0) logger.warn('center unreachable; keeping local files, retrying', {source: this.description, error: (error as Error).message})
-        if (isStconfError(error) && (error.code === 'unauthorized' || error.code === 'forbidden')) backoff = 5000
-        else backoff = nextBackoff(backoff)
+        refused = this.options.refusals?.note('read', error) ?? isRefusal(error)
+        if (refused) backoff = 5000
+        else {
+          if (backoff === 0) logger.warn('center unreachable; keeping local files, retrying', {source: this.description, error: (error as Error).message})
+          backoff = nextBackoff(backoff)
+        }
         await sleep(backoff, stop)
       }
     }
@@ -122,7 +141,7 @@ export class HttpSource implements Source {
         return null
       }
 
-      if (!response.ok) await this.fail(response)
+      if (!response.ok) await this.fail(response, 'read', `read of ${this.options.env}/${key}`)
       const content = Buffer.from(await response.arrayBuffer())
       const version = Number(response.headers.get('x-stconf-version'))
       const expected = response.headers.get('x-stconf-sha256') ?? ''
@@ -143,7 +162,7 @@ export class HttpSource implements Source {
       ...report,
       intervalMs: this.options.heartbeatMs,
     })
-    if (!response.ok) await this.fail(response)
+    if (!response.ok) await this.fail(response, 'report', `instance report for ${this.options.env}/${this.options.host}`)
     await response.body?.cancel()
   }
 

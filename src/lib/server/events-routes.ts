@@ -49,14 +49,16 @@ export async function registerEventRoutes(app: FastifyInstance, options: EventRo
   })
 
   app.get('/api/v1/envs', async (request) => {
-    authorize(request.headers, 'viewer')
-    return {envs: await options.envs()}
+    const caller = authorize(request.headers, 'read')
+    const envs = await options.envs()
+    return {envs: caller.envs ? envs.filter((env) => caller.envs!.includes(env)) : envs}
   })
 
   app.get('/api/v1/events', async (request: FastifyRequest<{Querystring: {env?: string}}>, reply) => {
-    const caller = authorize(request.headers, 'viewer')
     if (!request.query.env) throw badInput('missing env', 'use GET /api/v1/events?env=<env>')
     const env = validateEnv(request.query.env)
+    // The stream carries audit entries and instance reports: what `view` may see, for this env.
+    const caller = authorize(request.headers, 'view', {env})
     const lastId = request.headers['last-event-id']
     instanceWatch?.follow(env)
 
@@ -69,7 +71,11 @@ export async function registerEventRoutes(app: FastifyInstance, options: EventRo
       'x-accel-buffering': 'no', // nginx: do not hold events back
     })
     const write = (name: string, data: unknown, id?: string) => res.write(`${id ? `id: ${id}\n` : ''}event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)
-    const send = ({id, event}: StampedEvent) => write(event.type, event, id)
+    // An env-scoped token does not see audit entries about no env (tokens), as GET /api/v1/audit.
+    const send = ({id, event}: StampedEvent) => {
+      if (caller.envs && event.type === 'audit' && event.env === undefined) return
+      write(event.type, event, id)
+    }
 
     // The backlog read and the subscription happen in one tick, so no event falls between them.
     const missed = typeof lastId === 'string' && lastId !== '' ? hub.since(env, lastId) : undefined

@@ -25,11 +25,23 @@ export function Painted({tone, bold, inverse, children}: {tone?: Tone; bold?: bo
   )
 }
 
+/** Neighbours with the same look become one text: Ink's cost per frame grows with its text nodes. */
+function merge(segments: Segment[]): Segment[] {
+  const out: Segment[] = []
+  for (const segment of segments) {
+    const last = out.at(-1)
+    if (last && last.tone === segment.tone && last.bold === segment.bold) out[out.length - 1] = {...last, text: last.text + segment.text}
+    else out.push(segment)
+  }
+
+  return out
+}
+
 /** One screen row of fixed-width segments, cut at the pane's edge. */
 export function Row({segments, selected}: {segments: Segment[]; selected?: boolean}) {
   return (
     <Text wrap="truncate" inverse={selected}>
-      {segments.map((segment, i) => (
+      {merge(segments).map((segment, i) => (
         <Painted key={i} tone={segment.tone} bold={segment.bold} inverse={selected}>
           {segment.text}
         </Painted>
