@@ -1,11 +1,12 @@
 // Following the center: the event stream of one env, a full re-read on every (re)connect, and the
 // instance list re-read when an instance or change event says it moved. Back-off while serve cannot
 // be reached; the last data stays in the store meanwhile. No React here: the hook only starts it.
-import {nextBackoff, sleep} from '../lib/backoff.js'
+import {nextBackoff} from '../lib/backoff.js'
+import {sleep} from '../lib/sleep.js'
 import type {ApiClient, AuditEntry} from '../lib/client/api-client.js'
 import type {SseEvent} from '../lib/client/sse-parser.js'
 import {formatErrorLine, isStconfError, unavailable} from '../lib/errors.js'
-import type {InstanceView} from '../lib/server/agent-routes.js'
+import type {InstanceView} from '../lib/fleet.js'
 import type {FeedEvent} from '../lib/server/event-hub.js'
 import type {HelloEvent} from '../lib/server/events-routes.js'
 import type {Action} from './state.js'
@@ -72,7 +73,7 @@ export async function followFeed(client: ApiClient, env: string, dispatch: (acti
 
       const readAll = async () => {
         held ??= []
-        const [keys, list, audit] = await Promise.all([client.keys(env), readInstances(client, env), client.audit(undefined, AUDIT_READ)])
+        const [keys, list, audit] = await Promise.all([client.keys(env), readInstances(client, env), client.audit({limit: AUDIT_READ})])
         const seen = new Set(audit.map(sameEntry))
         dispatch({type: 'snapshot', keys, instances: list, audit: audit.filter((entry) => !entry.env || entry.env === env)})
         const waiting: FeedEvent[] = held

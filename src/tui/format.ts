@@ -1,6 +1,6 @@
 // Pure formatting for the dashboard: ages, badges, fixed-width cells, content and diff lines.
 // Nothing here knows React; every function is tested on its own (test/unit/tui-format.test.ts).
-import type {InstanceView} from '../lib/server/agent-routes.js'
+import type {InstanceView} from '../lib/fleet.js'
 
 export type Tone = 'ok' | 'pending' | 'failed' | 'offline' | 'add' | 'del' | 'hunk' | 'meta' | 'dim' | 'accent'
 

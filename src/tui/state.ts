@@ -2,7 +2,7 @@
 // Rendering reads from it and never fetches. Tested on its own (test/unit/tui-state.test.ts).
 import type {AuditEntry, KeyEntry} from '../lib/client/api-client.js'
 import type {VersionMeta} from '../lib/model.js'
-import type {InstanceView} from '../lib/server/agent-routes.js'
+import type {InstanceView} from '../lib/fleet.js'
 import type {HelloEvent} from '../lib/server/events-routes.js'
 import type {Line} from './format.js'
 

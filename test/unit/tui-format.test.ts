@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import type {InstanceView} from '../../src/lib/server/agent-routes.js'
+import type {InstanceView} from '../../src/lib/fleet.js'
 import {contentLines, diffLines, fit, fitLeft, fleetIndex, formatAge, formatBadge, windowStart} from '../../src/tui/format.js'
 
 const instance = (host: string, online: boolean, status: InstanceView['files'][number]['status'], inSync: boolean): InstanceView => ({
   host,
+  instance: host,
+  state: 'ok',
+  since: '',
   pid: 1,
   agentVersion: '0',
   startedAt: '',

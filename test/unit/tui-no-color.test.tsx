@@ -15,8 +15,8 @@ const state = reducer(initialState('http://center:7070', 'prod'), {
   type: 'snapshot',
   keys: [{key: 'game/conf.ini', version: 14, sha256: 's', size: 1, author: 'a', message: '', time: new Date().toISOString(), kind: 'push'}],
   instances: [
-    {host: 'gs-1', pid: 1, agentVersion: '0', startedAt: '', updatedAt: '', online: true, lastSeen: '', via: 'http', files: [{...file, status: 'reload-failed', error: 'exit 1', inSync: false}]},
-    {host: 'gs-2', pid: 1, agentVersion: '0', startedAt: '', updatedAt: '', online: false, lastSeen: '', via: 'http', files: [{...file, status: 'ok', error: null, inSync: false}]},
+    {host: 'gs-1', instance: 'gs-1', state: 'failed' as const, since: '', pid: 1, agentVersion: '0', startedAt: '', updatedAt: '', online: true, lastSeen: '', via: 'http', files: [{...file, status: 'reload-failed', error: 'exit 1', inSync: false}]},
+    {host: 'gs-2', instance: 'gs-2', state: 'offline' as const, since: '', pid: 1, agentVersion: '0', startedAt: '', updatedAt: '', online: false, lastSeen: '', via: 'http', files: [{...file, status: 'ok', error: null, inSync: false}]},
   ],
   audit: [],
 })

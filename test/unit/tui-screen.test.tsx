@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {render} from 'ink-testing-library'
 import type {KeyEntry} from '../../src/lib/client/api-client.js'
-import type {InstanceView} from '../../src/lib/server/agent-routes.js'
+import type {InstanceView} from '../../src/lib/fleet.js'
 import {helpLines} from '../../src/tui/components/dialogs.js'
 import {Screen} from '../../src/tui/components/screen.js'
 import {ColorContext} from '../../src/tui/components/theme.js'
@@ -15,6 +15,9 @@ const NOW = Date.parse('2026-12-01T12:00:00Z')
 const entry = (key: string, version: number): KeyEntry => ({key, version, sha256: 's', size: 1, author: 'alice', message: '', time: '2026-12-01T11:58:00Z', kind: 'push'})
 const host = (name: string, status: InstanceView['files'][number]['status'], online = true, version = 14): InstanceView => ({
   host: name,
+  instance: name,
+  state: 'ok',
+  since: '',
   pid: 1,
   agentVersion: '0.1.0',
   startedAt: '',

@@ -1,7 +1,8 @@
 // The HTTP client every operator command (and the agent's http source) uses to talk to serve.
 import {fromHttp, isStconfError, unavailable, type StconfError} from '../errors.js'
 import type {VersionMeta} from '../model.js'
-import type {AuditEntry} from '../server/audit.js'
+import type {AuditEntry} from '../server/storage-types.js'
+import type {RolloutAnswer} from '../fleet.js'
 import {SseParser, type SseEvent} from './sse-parser.js'
 
 export type {AuditEntry}
@@ -16,6 +17,16 @@ export interface PushAnswer extends VersionMeta {
   changed: boolean
   env: string
   key: string
+}
+
+/** Filters of GET /api/v1/audit (docs/api.md); serve applies them. */
+export interface AuditFilter {
+  since?: string
+  limit?: number
+  env?: string
+  key?: string
+  actor?: string
+  action?: string
 }
 
 export interface KeyEntry extends VersionMeta {
@@ -91,16 +102,28 @@ export class ApiClient {
     return (await this.json<{keys: KeyEntry[]}>('GET', `/api/v1/keys/${encodeURIComponent(env)}${query}`)).keys
   }
 
-  async audit(since?: string, limit?: number): Promise<AuditEntry[]> {
+  /** The audit log, filtered by serve: every field given narrows the result. */
+  async audit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
     const query = new URLSearchParams()
-    if (since) query.set('since', since)
-    if (limit) query.set('limit', String(limit))
+    for (const [name, value] of Object.entries(filter)) if (value !== undefined) query.set(name, String(value))
     return (await this.json<{entries: AuditEntry[]}>('GET', `/api/v1/audit?${query}`)).entries
   }
 
   async createToken(name: string, role: string, scope: {envs?: string[]; hosts?: string[]} = {}): Promise<CreatedToken> {
     return this.json('POST', '/api/v1/tokens', JSON.stringify({name, role, ...scope}))
   }
+
+  /**
+   * Receipts of a rollout (env, key, version). With `seen` (the previous answer's digest) serve holds
+   * the request until the receipts change or `holdMs` passes: a long-poll fed by serve's notifications.
+   */
+  async rollout(env: string, key: string, version: number, seen: string | undefined, holdMs: number): Promise<RolloutAnswer> {
+    const query = new URLSearchParams({version: String(version), timeoutMs: String(Math.max(0, Math.round(holdMs)))})
+    if (seen) query.set('seen', seen)
+    const answer = await this.request('GET', `/api/v1/rollout/${keyPath(env, key)}?${query}`, undefined, {}, AbortSignal.timeout(holdMs + this.timeoutMs))
+    return answer.json<RolloutAnswer>()
+  }
+
 
   async listTokens(): Promise<TokenInfo[]> {
     return (await this.json<{tokens: TokenInfo[]}>('GET', '/api/v1/tokens')).tokens

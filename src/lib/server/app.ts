@@ -7,21 +7,25 @@ import {checkSize, formatBytes, parseVersion, validateEnv, validateKey, type Ver
 import {registerAgentRoutes} from './agent-routes.js'
 import type {EventHub} from './event-hub.js'
 import {registerEventRoutes} from './events-routes.js'
+import {registerInstanceRoutes} from './instance-routes.js'
+import type {InstanceRegistry} from './instance-registry.js'
 import {parseJsonBody} from './json-body.js'
-import type {AuditLog} from './audit.js'
 import type {Center} from './center.js'
 import type {RouteContext} from './center-types.js'
+import type {AuditQuery, AuditStore} from './storage-types.js'
 import type {TokenStore} from './tokens.js'
 
 export interface AppOptions {
   center: Center
   tokens: TokenStore
-  audit: AuditLog
-  /** the live feed; serve publishes changes and audit entries to it, the routes instance events */
-  hub: EventHub
+  audit: AuditStore
   maxBytes: number
   dataDir: string
-  zk?: RouteContext['zk']
+  instances: InstanceRegistry
+  /** the live feed; serve.ts publishes changes, audit entries and instance changes to it */
+  hub: EventHub
+  /** ZooKeeper mode: its connection state, for /healthz */
+  zk?: {connected: boolean}
 }
 
 type KeyParams = {env: string; '*': string}
@@ -73,10 +77,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const ctx: RouteContext = {
     center,
     authorize,
-    audit: (entry) => audit.record(entry),
-    zk: options.zk,
+    audit: async (entry) => {
+      await audit.record(entry)
+    },
+    instances: options.instances,
     dataDir: options.dataDir,
-    feed: options.hub,
   }
 
   app.setErrorHandler((error: unknown, _request, reply) => {
@@ -102,7 +107,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   )
 
   app.get('/healthz', async (_request, reply) => {
-    const zkUp = options.zk ? options.zk.client.connected : true
+    const zkUp = options.zk ? options.zk.connected : true
     return reply.status(zkUp ? 200 : 503).send({ok: zkUp, mode: center.mode, ...(options.zk ? {zookeeper: zkUp ? 'connected' : 'unreachable'} : {})})
   })
 
@@ -153,14 +158,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return {env, keys: keys.map(({key, meta}) => ({key, ...meta}))}
   })
 
-  app.get('/api/v1/audit', async (request: FastifyRequest<{Querystring: {since?: string; limit?: string}}>) => {
+  app.get('/api/v1/audit', async (request: FastifyRequest<{Querystring: Record<string, string | undefined>}>) => {
     const caller = authorize(request.headers, 'view')
-    const since = request.query.since ? new Date(request.query.since) : undefined
-    if (since && Number.isNaN(since.getTime())) throw badInput(`invalid --since "${request.query.since}"`, 'use an ISO date like 2026-11-01 or 2026-11-01T10:00:00Z')
-    const limit = request.query.limit === undefined ? 1000 : parseVersion(request.query.limit, 'limit')
-    const entries = await audit.list(since, limit)
-    // An env-scoped token sees the entries of its envs only (audit spans every env).
-    return {entries: caller.envs ? entries.filter((entry) => entry.env !== undefined && caller.envs!.includes(entry.env)) : entries}
+    // An env-scoped token sees the entries of its envs only (audit spans every env), filtered before the limit.
+    return {entries: await audit.list({...parseAuditQuery(request.query), ...(caller.envs ? {envs: caller.envs} : {})})}
   })
 
   app.get('/api/v1/tokens', async (request) => {
@@ -184,9 +185,34 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return {revoked: request.params.name}
   })
 
-  await registerAgentRoutes(app, ctx)
+  await registerAgentRoutes(app, {center, instances: ctx.instances, authorize})
+  await registerInstanceRoutes(app, {center, instances: ctx.instances, authorize, audit: ctx.audit})
   await registerEventRoutes(app, {hub: options.hub, authorize, mode: center.mode, envs: () => center.store.envs(), zk: options.zk})
   return app
+}
+
+const AUDIT_PARAMS = new Set(['since', 'limit', 'env', 'key', 'actor', 'action'])
+
+/** GET /api/v1/audit's query parameters; every one given narrows the result. */
+function parseAuditQuery(raw: Record<string, string | undefined>): AuditQuery {
+  const unknown = Object.keys(raw).find((name) => !AUDIT_PARAMS.has(name))
+  if (unknown) throw badInput(`unknown audit filter "${unknown}"`, `filters: ${[...AUDIT_PARAMS].join(', ')}`)
+  const query: AuditQuery = {limit: raw.limit === undefined ? 1000 : parseVersion(raw.limit, 'limit')}
+  if (raw.since !== undefined) {
+    query.since = new Date(raw.since)
+    if (Number.isNaN(query.since.getTime())) throw badInput(`invalid --since "${raw.since}"`, 'use an ISO date like 2026-11-01 or 2026-11-01T10:00:00Z')
+  }
+
+  if (raw.env !== undefined) query.env = validateEnv(raw.env)
+  if (raw.key !== undefined) query.key = validateKey(raw.key)
+  for (const name of ['actor', 'action'] as const) {
+    const value = raw[name]
+    if (value === undefined) continue
+    if (value === '' || value.length > 64) throw badInput(`invalid --${name} "${value}"`, `give a ${name} name as \`stconf audit\` shows it`)
+    query[name] = value
+  }
+
+  return query
 }
 
 function parseExpect(raw: string): number {

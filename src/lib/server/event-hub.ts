@@ -4,12 +4,12 @@
 // serve process, or one older than the backlog, gets a `resync` instead (the client re-reads).
 import {randomBytes} from 'node:crypto'
 import type {VersionMeta} from '../model.js'
-import type {AuditEntry} from './audit.js'
+import type {AuditEntry} from './storage-types.js'
 
 export type FeedEvent =
   | {type: 'change'; env: string; key: string; meta: VersionMeta}
   | {type: 'audit'; env?: string; entry: AuditEntry}
-  /** an instance appeared, reported, left or went silent: read GET /api/v1/instances/:env again */
+  /** an instance appeared, reported, stopped or went silent: read GET /api/v1/instances/:env again */
   | {type: 'instance'; env: string; host: string; online: boolean}
   /** serve's own connection to ZooKeeper came or went (every env hears it) */
   | {type: 'zookeeper'; env?: undefined; state: 'connected' | 'unreachable'}

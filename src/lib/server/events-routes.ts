@@ -6,17 +6,16 @@
 import type {FastifyInstance, FastifyRequest} from 'fastify'
 import {badInput} from '../errors.js'
 import {validateEnv} from '../model.js'
-import type {ZkClient} from '../zk/zk-client.js'
 import type {RouteContext} from './center-types.js'
 import type {EventHub, StampedEvent} from './event-hub.js'
-import {ZkInstanceWatch} from './zk-instance-watch.js'
 
 export interface EventRoutesOptions {
   hub: EventHub
   authorize: RouteContext['authorize']
   mode: 'embedded' | 'zookeeper'
   envs(): Promise<string[]>
-  zk?: {client: ZkClient; root: string}
+  /** ZooKeeper mode: serve's connection (its state goes into hello; serve.ts publishes its changes) */
+  zk?: {connected: boolean}
   /** proxies close idle connections after ~30-60 s; a comment every 15 s keeps the stream open */
   heartbeatMs?: number
 }
@@ -34,17 +33,10 @@ export async function registerEventRoutes(app: FastifyInstance, options: EventRo
   const {hub, authorize, zk} = options
   const heartbeatMs = options.heartbeatMs ?? 15_000
   const streams = new Set<() => void>()
-  const instanceWatch = zk ? new ZkInstanceWatch(zk.client, zk.root, (event) => hub.publish(event)) : undefined
-  const zkState = () => (zk ? (zk.client.connected ? 'connected' : 'unreachable') : null)
-  const onZk = () => hub.publish({type: 'zookeeper', state: zkState()!})
-  zk?.client.on('connected', onZk)
-  zk?.client.on('disconnected', onZk)
+  const zkState = () => (zk ? (zk.connected ? 'connected' : 'unreachable') : null)
 
   // Open streams never end by themselves: end them, or closing serve would wait for the clients.
   app.addHook('preClose', async () => {
-    instanceWatch?.close()
-    zk?.client.off('connected', onZk)
-    zk?.client.off('disconnected', onZk)
     for (const end of streams) end()
   })
 
@@ -60,7 +52,6 @@ export async function registerEventRoutes(app: FastifyInstance, options: EventRo
     // The stream carries audit entries and instance reports: what `view` may see, for this env.
     const caller = authorize(request.headers, 'view', {env})
     const lastId = request.headers['last-event-id']
-    instanceWatch?.follow(env)
 
     reply.hijack()
     const res = reply.raw

@@ -7,10 +7,12 @@ import {DEFAULT_MAX_BYTES} from '../model.js'
 import type {ConfigStore} from '../store/types.js'
 import {digestId, parseDigestAuth, type AclPolicy} from '../zk/layout.js'
 import {buildApp} from './app.js'
-import {AuditLog} from './audit.js'
 import {Center} from './center.js'
 import {EventHub, publishAuditTo} from './event-hub.js'
-import {History} from './history.js'
+import {Registry} from './instance-registry.js'
+import {JsonLastSeenStore} from './last-seen.js'
+import type {Migration} from './migrate.js'
+import {openStorage, type Storage} from './storage.js'
 import {TokenStore} from './tokens.js'
 
 export interface ServeOptions {
@@ -28,17 +30,25 @@ export interface ServeOptions {
   zkSessionTimeoutMs?: number
   maxBytes?: number
   adminToken?: string
+  /** how long offline and stopped instances stay listed (default 7 days) */
+  instanceRetentionMs?: number
 }
+
+export const DEFAULT_INSTANCE_RETENTION_MS = 7 * 24 * 3_600_000
 
 export interface RunningServer {
   url: string
   mode: 'embedded' | 'zookeeper'
   /** a freshly made admin token, to print once; undefined when one existed or came from the env */
   newAdminToken?: string
+  /** set when this start moved a data dir of the old layout to the journal */
+  migration?: Migration
   /** every committed change (push, rollback, out-of-band), for logging */
   onChange: Center['onChange']
   /** ZooKeeper mode: the start-up ACL pass (resolves once ZooKeeper answered; may be after listening) */
   zkAcls?: Promise<import('../zk/acl-upkeep.js').AclPass>
+  /** every instance change (report, offline, stopped, forgotten) */
+  onInstanceChange: Registry['onChange']
   close(): Promise<void>
 }
 
@@ -54,16 +64,25 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const dataDir = resolve(options.dataDir)
   await mkdir(dataDir, {recursive: true, mode: 0o700})
   const releaseLock = await lockDataDir(dataDir)
-  const history = new History(dataDir)
-  // Every audit entry and committed change also goes to the live feed (GET /api/v1/events).
+  let storage: Storage
+  try {
+    storage = await openStorage(dataDir)
+  } catch (error) {
+    await releaseLock()
+    throw error
+  }
+
+  // Every committed change, audit entry and instance change also goes to the live feed (GET /api/v1/events).
   const hub = new EventHub()
-  const audit = publishAuditTo(hub, new AuditLog(dataDir))
+  const {history} = storage
+  const audit = publishAuditTo(hub, storage.audit)
   const tokens = await TokenStore.open(dataDir)
   const newAdminToken = await tokens.bootstrap(options.adminToken)
 
   let store: ConfigStore
   let zk: {client: import('../zk/zk-client.js').ZkClient; root: string} | undefined
   let zkAcls: RunningServer['zkAcls']
+  let feed: import('./zk-instance-feed.js').ZkInstanceFeed | undefined
   if (options.zk) {
     // Only ZooKeeper mode loads the ZooKeeper client.
     const {ZkClient} = await import('../zk/zk-client.js')
@@ -84,22 +103,31 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     store = new ZkStore(client, options.zkRoot)
     // As soon as ZooKeeper answers; serve starts regardless (below).
     zkAcls = untilDone(() => prepareTree(client, layout, policy), client)
+    const {ZkInstanceFeed} = await import('./zk-instance-feed.js')
+    feed = new ZkInstanceFeed(client, options.zkRoot)
   } else {
     const {EmbeddedStore} = await import('../store/embedded.js')
     store = new EmbeddedStore(dataDir, history)
   }
 
   const center = new Center(store, history, audit)
-  center.onChange((change) => hub.publish({type: 'change', ...change}))
   await center.start()
   // ZooKeeper answered during start-up: finish the ACL pass before listening, so that a center that
   // answers has its ACLs in place (bounded: a pass held up by ZooKeeper goes on in the background).
   if (zk?.client.connected && zkAcls) await Promise.race([zkAcls.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
+  const instances = new Registry({store: await JsonLastSeenStore.open(dataDir), retentionMs: options.instanceRetentionMs ?? DEFAULT_INSTANCE_RETENTION_MS})
+  await instances.start(feed)
+  center.onChange((change) => hub.publish({type: 'change', ...change}))
+  instances.onChange(({env, instance}) => hub.publish({type: 'instance', env, host: instance, online: instances.get(env, instance)?.presence === 'online'}))
+  const onZk = () => hub.publish({type: 'zookeeper', state: zk?.client.connected ? 'connected' : 'unreachable'})
+  zk?.client.on('connected', onZk)
+  zk?.client.on('disconnected', onZk)
   let app: FastifyInstance
   try {
-    app = await buildApp({center, tokens, audit, hub, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, zk})
+    app = await buildApp({center, tokens, audit, hub, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, instances, zk: zk?.client})
     await app.listen({port: options.port, host: options.host})
   } catch (error) {
+    await instances.close()
     await center.close()
     zk?.client.close()
     await releaseLock()
@@ -116,9 +144,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     mode: center.mode,
     newAdminToken,
     zkAcls,
+    migration: storage.migration ?? undefined,
     onChange: (listener) => center.onChange(listener),
+    onInstanceChange: (listener) => instances.onChange(listener),
     async close() {
       await app.close()
+      await instances.close()
       await center.close()
       zk?.client.close()
       await releaseLock()

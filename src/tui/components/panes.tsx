@@ -2,7 +2,7 @@
 import {Text} from 'ink'
 import type {AuditEntry, KeyEntry} from '../../lib/client/api-client.js'
 import type {VersionMeta} from '../../lib/model.js'
-import type {InstanceView} from '../../lib/server/agent-routes.js'
+import type {InstanceView} from '../../lib/fleet.js'
 import {fileState, fit, fitLeft, formatAge, formatBadge, formatClock, toneOfState, windowStart, type FleetStats} from '../format.js'
 import {Frame} from './frame.js'
 import {Painted, Row, type Segment} from './theme.js'
