@@ -119,10 +119,11 @@ describe('GET /api/v1/events (ZooKeeper)', () => {
     assert.equal(hello.body.zookeeper, 'connected')
     const path = zkPath('/stconf', 'instances', 'prod', 'gs-zk')
     await agentZk.mkdirp(zkPath('/stconf', 'instances', 'prod'))
-    await agentZk.create(path, Buffer.from('{}'), true)
+    const report = (files: unknown[]) => Buffer.from(JSON.stringify({host: 'gs-zk', instance: 'gs-zk', pid: 1, agentVersion: '0', startedAt: new Date().toISOString(), updatedAt: new Date().toISOString(), files}))
+    await agentZk.create(path, report([]), true)
     await feed.seen('joined', (e) => e.event === 'instance' && e.body.host === 'gs-zk' && e.body.online === true)
     const before = feed.events.length
-    await agentZk.setData(path, Buffer.from('{"files":[]}'))
+    await agentZk.setData(path, report([{key: 'game/conf.ini', dest: '/x', version: 1, sha256: null, status: 'ok', appliedAt: null, error: null}]))
     await waitFor(() => feed.events.slice(before).find((e) => e.event === 'instance' && e.body.host === 'gs-zk' && e.body.online === true), 'report event')
     await agentZk.remove(path)
     await feed.seen('left', (e) => e.event === 'instance' && e.body.host === 'gs-zk' && e.body.online === false)
