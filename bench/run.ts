@@ -2,8 +2,9 @@
 import {benchAgent} from './agent.js'
 import {benchCore} from './core.js'
 import {benchStorage} from './storage.js'
+import {benchTui} from './tui.js'
 
-const results = {core: await benchCore(), agent: await benchAgent(), storage: await benchStorage()}
+const results = {core: await benchCore(), agent: await benchAgent(), storage: await benchStorage(), tui: await benchTui()}
 console.log(JSON.stringify(results, null, 2))
 // Clients of stopped servers may keep reconnect timers alive; the run is over.
 process.exit(0)

@@ -17,17 +17,17 @@ describe('what a client command loads', () => {
   })
   after(async () => serve.stop())
 
-  const loadedBy = (args: string[]) => {
+  const loadedBy = (args: string[], expectStatus = 0) => {
     const record = join(tempDir(), 'modules.txt')
     const result = spawnSync(process.execPath, ['--require', join(ROOT, 'test/helpers/record-modules.cjs'), BIN, ...args], {
       env: {...process.env, STCONF_RECORD_MODULES: record, STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'},
       encoding: 'utf8',
     })
-    assert.equal(result.status, 0, result.stderr)
+    assert.equal(result.status, expectStatus, result.stderr)
     return readFileSync(record, 'utf8').split('\n')
   }
 
-  for (const args of [['pull', 'game/conf.ini', '-o', '-'], ['push', 'game/conf.ini', '--file', '-'], ['history', 'game/conf.ini'], ['ls']]) {
+  for (const args of [['pull', 'game/conf.ini', '-o', '-'], ['push', 'game/conf.ini', '--file', '-'], ['history', 'game/conf.ini'], ['ls'], ['status'], ['audit']]) {
     it(`stconf ${args[0]} loads neither node-zookeeper-client, fastify nor React`, () => {
       const modules = loadedBy(args)
       // oclif and every command come from the bundle: nothing of them is resolved from node_modules
@@ -61,6 +61,23 @@ describe('what a client command loads', () => {
       assert.ok(!inputs.includes(lazy), `${lazy} is evaluated at start-up`)
       assert.ok(Object.values(meta.outputs).some((output) => lazy in output.inputs), `${lazy} is not in the bundle at all`)
     }
+  })
+
+  it('stconf tui without a terminal refuses before loading React or Ink', () => {
+    const modules = loadedBy(['tui'], 2)
+    assert.ok(!modules.some((m) => m.includes('node_modules/react/')), 'tui loaded React before checking for a terminal')
+  })
+
+  // React is CommonJS, so the recorder sees it; Ink is ESM (not in require.cache) but loads React,
+  // so "no React" also means "no Ink". These prove the recorder would notice.
+  it('the recorder does see React when a process loads the dashboard (Ink)', () => {
+    const record = join(tempDir(), 'modules.txt')
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--require', join(ROOT, 'test/helpers/record-modules.cjs'), '-e', "import('./src/tui/run.tsx').then(() => process.exit(0))"], {
+      cwd: ROOT,
+      env: {...process.env, STCONF_RECORD_MODULES: record},
+    })
+    assert.equal(result.status, 0, String(result.stderr))
+    assert.match(readFileSync(record, 'utf8'), /node_modules\/react\//)
   })
 
   it('the recorder does see node-zookeeper-client when a process loads it', () => {

@@ -2,6 +2,7 @@
 // content with GET /api/v1/config/:env/<key>, and heartbeats its report to serve. Used with an
 // embedded-store center, or where agents cannot reach ZooKeeper. The loop backs off while serve is
 // unreachable, resets on success, and always honours stop.
+import {nextBackoff} from '../backoff.js'
 import {fromHttp, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
 import {isRefusal, refusal, type RefusalLog, type Refused} from './refusals.js'
@@ -119,7 +120,7 @@ export class HttpSource implements Source {
         if (refused) backoff = 5000
         else {
           if (backoff === 0) logger.warn('center unreachable; keeping local files, retrying', {source: this.description, error: (error as Error).message})
-          backoff = Math.min(Math.max(backoff * 2, 250), 5000)
+          backoff = nextBackoff(backoff)
         }
         await sleep(backoff, stop)
       }

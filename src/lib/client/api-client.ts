@@ -1,8 +1,9 @@
 // The HTTP client every operator command (and the agent's http source) uses to talk to serve.
-import {fromHttp, unavailable} from '../errors.js'
+import {fromHttp, isStconfError, unavailable, type StconfError} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import type {AuditEntry} from '../server/storage-types.js'
 import type {RolloutAnswer} from '../fleet.js'
+import {SseParser, type SseEvent} from './sse-parser.js'
 
 export type {AuditEntry}
 
@@ -132,6 +133,64 @@ export class ApiClient {
     await this.json('DELETE', `/api/v1/tokens/${encodeURIComponent(name)}`)
   }
 
+  async envs(): Promise<string[]> {
+    return (await this.json<{envs: string[]}>('GET', '/api/v1/envs')).envs
+  }
+
+  /**
+   * Reads the live feed of `env` (GET /api/v1/events, Server-Sent Events), calling `onEvent` for each
+   * event, until serve ends the stream (resolves) or `signal` aborts (resolves). Rejects with the
+   * server's error (401, 400 ...) or 'unavailable' when serve cannot be reached, the connection
+   * drops, or nothing arrives for `idleMs` (serve sends a heartbeat every 15 s, so a silent stream is
+   * a half-open connection).
+   */
+  async events(env: string, options: {onEvent(event: SseEvent): void; lastEventId?: string; signal?: AbortSignal; idleMs?: number}): Promise<void> {
+    const {onEvent, signal} = options
+    const idleMs = options.idleMs ?? 45_000
+    const url = new URL(`${this.server}/api/v1/events?env=${encodeURIComponent(env)}`)
+    const transport = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
+    const lost = (cause: string) => unavailable(`lost the event stream of ${this.server} (${cause})`, 'is `stconf serve` running? check --server or STCONF_SERVER')
+    await new Promise<void>((resolve, reject) => {
+      let idle: NodeJS.Timeout | undefined
+      const request = transport.request(url, {
+        method: 'GET',
+        headers: {accept: 'text/event-stream', ...this.authHeader(), ...(options.lastEventId ? {'last-event-id': options.lastEventId} : {})},
+        signal,
+      })
+      const stall = () => {
+        clearTimeout(idle)
+        idle = setTimeout(() => request.destroy(lost(`nothing for ${idleMs} ms`)), idleMs)
+      }
+
+      const finish = (error?: Error) => {
+        clearTimeout(idle)
+        if (error && !signal?.aborted) reject(error)
+        else resolve()
+      }
+
+      stall()
+      request.on('error', (error: NodeJS.ErrnoException) => finish(isStconfError(error) ? error : unavailable(`cannot reach the stconf server at ${this.server} (${error.code ?? error.message})`, 'is `stconf serve` running? check --server or STCONF_SERVER')))
+      request.on('response', (response) => {
+        if ((response.statusCode ?? 0) >= 300) {
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          response.on('end', () => finish(errorOf(response.statusCode ?? 0, Buffer.concat(chunks), this.server)))
+          return
+        }
+
+        const parser = new SseParser()
+        response.on('data', (chunk: Buffer) => {
+          stall()
+          for (const event of parser.push(chunk)) onEvent(event)
+        })
+        response.on('error', () => finish(lost('connection reset')))
+        response.on('end', () => finish())
+        response.on('close', () => finish(response.complete ? undefined : lost('connection closed')))
+      })
+      request.end()
+    })
+  }
+
   async json<T>(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<T> {
     const response = await this.request(method, path, body, {'content-type': 'application/json', ...headers})
     return response.json<T>()
@@ -149,7 +208,7 @@ export class ApiClient {
         url,
         {
           method,
-          headers: {...headers, ...(this.token ? {authorization: `Bearer ${this.token}`} : {}), ...(body === undefined ? {} : {'content-length': String(Buffer.byteLength(body))})},
+          headers: {...headers, ...this.authHeader(), ...(body === undefined ? {} : {'content-length': String(Buffer.byteLength(body))})},
           signal: signal ?? AbortSignal.timeout(this.timeoutMs),
         },
         (response) => {
@@ -166,19 +225,25 @@ export class ApiClient {
       })
       request.end(body)
     })
-    if (!answer.ok) {
-      let parsed: {error?: string; message?: string; hint?: string}
-      try {
-        parsed = answer.json()
-      } catch {
-        parsed = {message: `${this.server} answered HTTP ${answer.status} ${answer.text().slice(0, 200)}`}
-      }
-
-      throw fromHttp(answer.status, parsed)
-    }
-
+    if (!answer.ok) throw errorOf(answer.status, answer.body, this.server)
     return answer
   }
+
+  private authHeader(): Record<string, string> {
+    return this.token ? {authorization: `Bearer ${this.token}`} : {}
+  }
+}
+
+/** A non-2xx answer as the StconfError the server described in its JSON body. */
+function errorOf(status: number, body: Buffer, server: string): StconfError {
+  let parsed: {error?: string; message?: string; hint?: string}
+  try {
+    parsed = JSON.parse(body.toString('utf8')) as typeof parsed
+  } catch {
+    parsed = {message: `${server} answered HTTP ${status} ${body.toString('utf8').slice(0, 200)}`}
+  }
+
+  return fromHttp(status, parsed)
 }
 
 export class HttpAnswer {

@@ -116,3 +116,12 @@ export function formatTable(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)))
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n')
 }
+
+/** The env, if the center holds keys in it; else a one-line not-found naming the envs it has. */
+export async function requireEnv(client: ApiClient, env: string): Promise<string> {
+  validateEnv(env)
+  const envs = await client.envs()
+  if (envs.includes(env)) return env
+  const hint = envs.length > 0 ? `known envs: ${envs.join(', ')}; pick one with --env` : `push a key first: stconf push <key> --env ${env}`
+  throw new StconfError('not-found', `no env "${env}" on ${client.server}`, hint)
+}

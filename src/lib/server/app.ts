@@ -5,6 +5,8 @@ import {z} from 'zod'
 import {badInput, isStconfError, StconfError} from '../errors.js'
 import {checkSize, formatBytes, parseVersion, validateEnv, validateKey, type VersionMeta} from '../model.js'
 import {registerAgentRoutes} from './agent-routes.js'
+import type {EventHub} from './event-hub.js'
+import {registerEventRoutes} from './events-routes.js'
 import {registerInstanceRoutes} from './instance-routes.js'
 import type {InstanceRegistry} from './instance-registry.js'
 import {parseJsonBody} from './json-body.js'
@@ -20,6 +22,8 @@ export interface AppOptions {
   maxBytes: number
   dataDir: string
   instances: InstanceRegistry
+  /** the live feed; serve.ts publishes changes, audit entries and instance changes to it */
+  hub: EventHub
   /** ZooKeeper mode: its connection state, for /healthz */
   zk?: {connected: boolean}
 }
@@ -183,6 +187,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await registerAgentRoutes(app, {center, instances: ctx.instances, authorize})
   await registerInstanceRoutes(app, {center, instances: ctx.instances, authorize, audit: ctx.audit})
+  await registerEventRoutes(app, {hub: options.hub, authorize, mode: center.mode, envs: () => center.store.envs(), zk: options.zk})
   return app
 }
 

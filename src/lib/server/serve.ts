@@ -8,6 +8,7 @@ import type {ConfigStore} from '../store/types.js'
 import {digestId, parseDigestAuth, type AclPolicy} from '../zk/layout.js'
 import {buildApp} from './app.js'
 import {Center} from './center.js'
+import {EventHub, publishAuditTo} from './event-hub.js'
 import {Registry} from './instance-registry.js'
 import {JsonLastSeenStore} from './last-seen.js'
 import type {Migration} from './migrate.js'
@@ -71,7 +72,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw error
   }
 
-  const {history, audit} = storage
+  // Every committed change, audit entry and instance change also goes to the live feed (GET /api/v1/events).
+  const hub = new EventHub()
+  const {history} = storage
+  const audit = publishAuditTo(hub, storage.audit)
   const tokens = await TokenStore.open(dataDir)
   const newAdminToken = await tokens.bootstrap(options.adminToken)
 
@@ -113,9 +117,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (zk?.client.connected && zkAcls) await Promise.race([zkAcls.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
   const instances = new Registry({store: await JsonLastSeenStore.open(dataDir), retentionMs: options.instanceRetentionMs ?? DEFAULT_INSTANCE_RETENTION_MS})
   await instances.start(feed)
+  center.onChange((change) => hub.publish({type: 'change', ...change}))
+  instances.onChange(({env, instance}) => hub.publish({type: 'instance', env, host: instance, online: instances.get(env, instance)?.presence === 'online'}))
+  const onZk = () => hub.publish({type: 'zookeeper', state: zk?.client.connected ? 'connected' : 'unreachable'})
+  zk?.client.on('connected', onZk)
+  zk?.client.on('disconnected', onZk)
   let app: FastifyInstance
   try {
-    app = await buildApp({center, tokens, audit, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, instances, zk: zk?.client})
+    app = await buildApp({center, tokens, audit, hub, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, instances, zk: zk?.client})
     await app.listen({port: options.port, host: options.host})
   } catch (error) {
     await instances.close()

@@ -1,0 +1,30 @@
+import {StconfCommand, clientFlags} from '../lib/cli/base.js'
+import {ApiClient} from '../lib/client/api-client.js'
+import {requireEnv} from '../lib/client/operations.js'
+import {badInput} from '../lib/errors.js'
+
+export default class Tui extends StconfCommand {
+  static override summary = 'Live dashboard in the terminal: keys, versions, instances, activity; diff and roll back from the keyboard'
+  static override description = `Full screen, live (follows the center's event stream; no key press needed). Keys: tab / shift+tab
+pane · ↑↓ (k j) move · g G first/last · enter view · d diff · D diff against another env · r roll back
+(asks first) · e env · / filter · ? all keys · q quit. Colours follow NO_COLOR.
+Needs an interactive terminal; in scripts use \`stconf status --json\` or \`stconf ls --json\`.`
+
+  static override examples = ['<%= config.bin %> tui --env prod', 'STCONF_SERVER=http://center:7070 STCONF_TOKEN=... <%= config.bin %> tui -e staging']
+  static override flags = {...clientFlags}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Tui)
+    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      throw badInput('`stconf tui` needs an interactive terminal (stdin and stdout are not both a TTY)', 'in scripts use `stconf status --json` or `stconf ls --json`')
+    }
+
+    // Token, env and server are checked before the screen opens: errors stay one line on a normal screen.
+    const client = new ApiClient({server: flags.server, token: flags.token})
+    const env = await requireEnv(client, flags.env)
+    // Only this command loads React and Ink; React's development build is several times slower.
+    process.env.NODE_ENV ??= 'production'
+    const {runTui} = await import('../tui/run.js')
+    await runTui({client, env, colors: !process.env.NO_COLOR})
+  }
+}

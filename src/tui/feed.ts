@@ -1,0 +1,123 @@
+// Following the center: the event stream of one env, a full re-read on every (re)connect, and the
+// instance list re-read when an instance or change event says it moved. Back-off while serve cannot
+// be reached; the last data stays in the store meanwhile. No React here: the hook only starts it.
+import {nextBackoff} from '../lib/backoff.js'
+import {sleep} from '../lib/sleep.js'
+import type {ApiClient, AuditEntry} from '../lib/client/api-client.js'
+import type {SseEvent} from '../lib/client/sse-parser.js'
+import {formatErrorLine, isStconfError, unavailable} from '../lib/errors.js'
+import type {InstanceView} from '../lib/fleet.js'
+import type {FeedEvent} from '../lib/server/event-hub.js'
+import type {HelloEvent} from '../lib/server/events-routes.js'
+import type {Action} from './state.js'
+
+/** How many audit entries a (re)connect reads; newer ones arrive as events. */
+export const AUDIT_READ = 200
+
+export async function readInstances(client: ApiClient, env: string): Promise<InstanceView[]> {
+  return (await client.json<{instances: InstanceView[]}>('GET', `/api/v1/instances/${encodeURIComponent(env)}`)).instances
+}
+
+/** Runs `task` at most once at a time; asks made while it runs give one more run after it. */
+export function coalesce(task: () => Promise<void>, quietMs: number): {request(): void; cancel(): void} {
+  let running = false
+  let again = false
+  let timer: NodeJS.Timeout | undefined
+  let cancelled = false
+  const start = () => {
+    timer = undefined
+    running = true
+    void task()
+      .catch(() => undefined)
+      .finally(() => {
+        running = false
+        if (again && !cancelled) {
+          again = false
+          timer = setTimeout(start, quietMs)
+        }
+      })
+  }
+
+  return {
+    request() {
+      if (cancelled) return
+      if (running) again = true
+      else if (!timer) timer = setTimeout(start, quietMs) // a burst of heartbeats: one read
+    },
+    cancel() {
+      cancelled = true
+      clearTimeout(timer)
+    },
+  }
+}
+
+export async function followFeed(client: ApiClient, env: string, dispatch: (action: Action) => void, signal: AbortSignal): Promise<void> {
+  let backoff = 0
+  while (!signal.aborted) {
+    const connection = new AbortController()
+    const abortConnection = () => connection.abort()
+    signal.addEventListener('abort', abortConnection, {once: true})
+    const instances = coalesce(async () => dispatch({type: 'instances', instances: await readInstances(client, env)}), 50)
+    let failure: unknown
+    try {
+      // Events that arrive while the snapshot is read wait for it, so the snapshot cannot undo them.
+      let held: FeedEvent[] | null = []
+      const apply = (event: FeedEvent) => {
+        if (event.type === 'change') {
+          dispatch({type: 'change', key: event.key, meta: event.meta})
+          instances.request()
+        } else if (event.type === 'audit') dispatch({type: 'audit', entry: event.entry})
+        else if (event.type === 'instance') instances.request()
+        else if (event.type === 'zookeeper') dispatch({type: 'zookeeper', state: event.state})
+      }
+
+      const readAll = async () => {
+        held ??= []
+        const [keys, list, audit] = await Promise.all([client.keys(env), readInstances(client, env), client.audit({limit: AUDIT_READ})])
+        const seen = new Set(audit.map(sameEntry))
+        dispatch({type: 'snapshot', keys, instances: list, audit: audit.filter((entry) => !entry.env || entry.env === env)})
+        const waiting: FeedEvent[] = held
+        held = null
+        for (const event of waiting) if (event.type !== 'audit' || !seen.has(sameEntry(event.entry))) apply(event)
+      }
+
+      const onEvent = (raw: SseEvent) => {
+        const data = JSON.parse(raw.data) as unknown
+        if (raw.event === 'hello') {
+          backoff = 0
+          dispatch({type: 'hello', hello: data as HelloEvent})
+          readAll().catch((error) => {
+            failure = error
+            connection.abort()
+          })
+        } else if (raw.event === 'resync') {
+          readAll().catch(() => connection.abort())
+        } else if (held) held.push(data as FeedEvent)
+        else apply(data as FeedEvent)
+      }
+
+      await client.events(env, {onEvent, signal: connection.signal})
+      if (!signal.aborted && !failure) failure = unavailable('the server ended the event stream')
+    } catch (error) {
+      failure = error
+    } finally {
+      instances.cancel()
+      signal.removeEventListener('abort', abortConnection)
+    }
+
+    if (signal.aborted) return
+    dispatch({type: 'connection', state: 'retrying', error: shortError(failure)})
+    // A refused token will not get better in 250 ms.
+    backoff = isStconfError(failure) && (failure.code === 'unauthorized' || failure.code === 'forbidden') ? 5000 : nextBackoff(backoff)
+    await sleep(backoff, signal)
+  }
+}
+
+/** An audit entry's identity, without its time: the feed stamps its copy a moment after the log does. */
+function sameEntry({actor, action, env, key, version, detail}: AuditEntry): string {
+  return JSON.stringify([actor, action, env, key, version, detail])
+}
+
+function shortError(error: unknown): string {
+  return formatErrorLine(error).split(' - ')[0]
+}

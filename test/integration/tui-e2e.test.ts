@@ -1,0 +1,157 @@
+// `stconf tui` end to end: the built CLI in a real pseudo-terminal (tmux), against real serve
+// processes (embedded and ZooKeeper) and real agents. Every step waits for its frame.
+import assert from 'node:assert/strict'
+import {rmSync} from 'node:fs'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {ADMIN_TOKEN, push, runCli, startAgent, startServe, tempDir, writeAgentConfig, type Proc, type Serve} from '../helpers/agent-harness.js'
+import {runCli as runCliOnce} from '../helpers/cli.js'
+import {hasTmux, TmuxTerminal} from '../helpers/tmux.js'
+import {startZk, type TestZk} from '../helpers/zk-server.js'
+
+assert.ok(hasTmux(), 'tmux is needed for the TUI tests: apt-get install tmux (.ci/run installs it)')
+
+async function history(serve: Serve, key: string): Promise<Array<{version: number; kind: string; sha256: string}>> {
+  const proc = runCli(['history', key, '--env', 'prod', '--json', '--server', serve.url, '--token', ADMIN_TOKEN])
+  assert.equal(await proc.exited, 0, proc.output)
+  return JSON.parse(proc.output)
+}
+
+function suite(mode: 'embedded' | 'zookeeper') {
+  describe(`stconf tui against ${mode} serve and a real agent`, () => {
+    let zk: TestZk | undefined
+    let serve: Serve
+    let agent: Proc
+    let dir: string
+    const terminals: TmuxTerminal[] = []
+    const open = (args: string[], size: {cols?: number; rows?: number} = {}, env: Record<string, string> = {}) => {
+      const terminal = TmuxTerminal.start(['tui', ...args], {...size, env: {STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod', ...env}})
+      terminals.push(terminal)
+      return terminal
+    }
+
+    before(async () => {
+      dir = tempDir('stconf-tui-')
+      if (mode === 'zookeeper') zk = await startZk()
+      serve = await startServe(zk ? {zk: zk.connect} : {})
+      await push(serve.url, 'prod', 'game/conf.ini', 'max_players = 100\n', 'first')
+      await push(serve.url, 'prod', 'game/conf.ini', 'max_players = 200\n', 'double the players')
+      await push(serve.url, 'prod', 'game/rates.ini', 'xp = 1\n')
+      await push(serve.url, 'staging', 'game/conf.ini', 'max_players = 50\n')
+      const source = zk ? `zk://${zk.connect}/stconf` : serve.url
+      agent = startAgent(writeAgentConfig(dir, {source, token: ADMIN_TOKEN, env: 'prod', host: `gs-${mode}`, files: [{key: 'game/conf.ini', dest: join(dir, 'conf.ini')}]}))
+    })
+    after(async () => {
+      for (const terminal of terminals) terminal.close()
+      await agent?.stop('SIGKILL')
+      await serve?.stop()
+      await zk?.destroy()
+      rmSync(dir, {recursive: true, force: true})
+    })
+
+    it('shows keys, versions and the instance; a push appears without a key press; tab ↓ r y rolls back; q exits 0 and restores the terminal', async () => {
+      const tui = open([])
+      await tui.waitScreen(/▸game\/conf\.ini +v2 [^\n]*1\/1/, 'the key with its version and the agent applied')
+      await tui.waitScreen(new RegExp(`gs-${mode} +v2 +ok`), 'the instance row')
+      await tui.waitScreen(/v2 +push +admin [^\n]*double the players/, 'the versions')
+      assert.ok(tui.alternateScreen(), 'on the alternate screen')
+
+      await push(serve.url, 'prod', 'game/conf.ini', 'max_players = 300\n', 'from the CLI')
+      await tui.waitScreen(/▸game\/conf\.ini +v3 /, 'the pushed version, with no key pressed')
+      await tui.waitScreen(/v3 +push +admin [^\n]*from the CLI/, 'the new version in Versions')
+      await tui.waitScreen(/admin +push +prod\/game\/conf\.ini v3/, 'the push in Activity')
+      await tui.waitScreen(new RegExp(`gs-${mode} +v3 +ok`), 'the agent applying it')
+
+      tui.press('Tab')
+      await tui.waitScreen(/r roll back/, 'Versions focused (its hint bar)')
+      tui.press('Down')
+      await tui.waitScreen(/▸v2 /, 'v2 selected')
+      tui.press('r')
+      await tui.waitScreen(/Roll back game\/conf\.ini in prod to version 2\? \(y\/N\)/, 'the confirmation')
+      const dialog = tui.screen()
+      assert.match(dialog, /-max_players = 300/)
+      assert.match(dialog, /\+max_players = 200/)
+      tui.press('y')
+      await tui.waitScreen(/rolled back prod\/game\/conf\.ini to the bytes of v2: now v4/, 'the result line')
+      await tui.waitScreen(/v4 +rollback/, 'the rollback version on screen')
+      const versions = await history(serve, 'game/conf.ini')
+      assert.equal(versions[0].version, 4)
+      assert.equal(versions[0].kind, 'rollback')
+      assert.equal(versions[0].sha256, versions.find((v) => v.version === 2)!.sha256)
+
+      tui.press('q')
+      assert.equal(await tui.exitCode(), 0)
+      assert.equal(tui.alternateScreen(), false, 'the terminal is back on its normal screen')
+    })
+
+    if (mode === 'embedded') {
+      it('at 80x24 the panes stack; d shows a diff, D another env, / filters; Ctrl-C restores the terminal', async () => {
+        const tui = open([], {cols: 80, rows: 24})
+        await tui.waitScreen(/Keys 2/, 'the keys')
+        await tui.waitScreen(/Versions · game\/conf\.ini/, 'Versions below Keys')
+        assert.doesNotMatch(tui.screen(), /Activity/)
+        assert.ok(tui.screen().split('\n').every((line) => [...line].length <= 80))
+        tui.press('D')
+        await tui.waitScreen(/▸ staging/, 'the env picker')
+        tui.press('Enter')
+        await tui.waitScreen(/\+max_players = 50/, 'the diff against staging')
+        // One key at a time after esc: ESC and a key close together read as alt+key in any terminal.
+        tui.press('Escape')
+        await tui.waitScreen(/Keys 2/, 'the diff closed')
+        tui.press('/', 'r', 'a', 't')
+        await tui.waitScreen(/Keys 1\/2/, 'the filter applied')
+        assert.doesNotMatch(tui.screen(), /▸game\/conf\.ini/)
+        tui.press('Escape')
+        await tui.waitScreen(/Keys 2 [\s\S]*▸game\/rates\.ini/, 'the filter cleared, the selection kept')
+        tui.press('g')
+        await tui.waitScreen(/▸game\/conf\.ini/, 'the first key')
+        tui.press('Tab')
+        await tui.waitScreen(/d diff/, 'Versions focused')
+        tui.press('d') // the newest version against the one before it
+        await tui.waitScreen(/@@ -1(,1)? \+1(,1)? @@/, 'a version diff')
+        tui.press('C-c')
+        assert.equal(await tui.exitCode(), 0)
+        assert.equal(tui.alternateScreen(), false)
+      })
+
+      it('wrong token, unknown env, unreachable server: one line and the exit code, before any screen', async () => {
+        const cases: Array<[Record<string, string>, number, RegExp]> = [
+          [{STCONF_TOKEN: 'wrong-token'}, 5, /^stconf: .*token/m],
+          [{STCONF_ENV: 'nope'}, 3, /^stconf: no env "nope" on .* - known envs: prod, staging/m],
+          [{STCONF_SERVER: 'http://127.0.0.1:9'}, 6, /^stconf: cannot reach the stconf server/m],
+        ]
+        for (const [env, code, message] of cases) {
+          const tui = open([], {}, env)
+          assert.equal(await tui.exitCode(), code, tui.screen())
+          assert.match(tui.screen(), message)
+          assert.equal(tui.screen().trim().split('\n').length, 2, 'one line, then EXITED')
+        }
+      })
+
+      it('a viewer gets a one-line message instead of the roll-back dialog', async () => {
+        const created = await runCliOnce(['token', 'create', 'watcher', '--role', 'viewer', '--json'], {env: {STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN}})
+        const token = (JSON.parse(created.stdout) as {token: string}).token
+        const tui = open([], {}, {STCONF_TOKEN: token})
+        await tui.waitScreen(/watcher \(viewer\)/, 'the header names the viewer')
+        tui.press('Tab')
+        await tui.waitScreen(/▸v\d+ +rollback|▸v\d+ +push/, 'versions')
+        tui.press('Down', 'r')
+        await tui.waitScreen(/rolling back needs an operator token; watcher is a viewer/, 'the refusal')
+        assert.doesNotMatch(tui.screen(), /\(y\/N\)/)
+        tui.press('q')
+        assert.equal(await tui.exitCode(), 0)
+      })
+    }
+  })
+}
+
+describe('stconf tui without a terminal', () => {
+  it('exits 2 with one line naming the commands for scripts', async () => {
+    const result = await runCliOnce(['tui', '--server', 'http://127.0.0.1:9'])
+    assert.equal(result.code, 2)
+    assert.equal(result.stderr, 'stconf: `stconf tui` needs an interactive terminal (stdin and stdout are not both a TTY) - in scripts use `stconf status --json` or `stconf ls --json`\n')
+  })
+})
+
+suite('embedded')
+suite('zookeeper')
