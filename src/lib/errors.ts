@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'unavailable' // ZooKeeper or the server cannot be reached
   | 'failed' // a check/reload command failed
   | 'not-converged' // instances pending, behind or offline; a --wait that timed out; a dry run that would change files
+  | 'internal' // serve hit a bug (HTTP 500): exit 1 like any bug, never "a check or reload failed"
 
 export const EXIT_CODES: Record<ErrorCode, number> = {
   'bad-input': 2,
@@ -23,6 +24,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   unavailable: 6,
   failed: 7,
   'not-converged': 8,
+  internal: 1,
 }
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -33,7 +35,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   'too-large': 413,
   unavailable: 503,
-  failed: 500,
+  failed: 500, // not sent by serve: a check or reload runs on an agent
+  internal: 500,
   'not-converged': 409, // not sent by serve today; a fleet state, not a request error
 }
 
@@ -80,7 +83,10 @@ export function exitCodeOf(error: unknown): number {
 
 /** Build a StconfError from an API error body ({error, message, hint?}) and its HTTP status. */
 export function fromHttp(status: number, body: {error?: string; message?: string; hint?: string}): StconfError {
-  const byStatus = (Object.entries(HTTP_STATUS).find(([, s]) => s === status)?.[0] ?? 'failed') as ErrorCode
-  const code = body.error && body.error in HTTP_STATUS ? (body.error as ErrorCode) : byStatus
-  return new StconfError(code, body.message ?? `server answered HTTP ${status}`, body.hint)
+  // A status no code owns (500, 502 ...) is serve's bug or a proxy's, not a failed check (exit 7).
+  const owners = Object.entries(HTTP_STATUS).filter(([code, s]) => s === status && code !== 'failed')
+  const byStatus = (owners[0]?.[0] ?? 'internal') as ErrorCode
+  const code = body.error && body.error in HTTP_STATUS && body.error !== 'failed' ? (body.error as ErrorCode) : byStatus
+  const hint = body.hint ?? (code === 'internal' ? "this is a bug in stconf serve; its log has the details - please report it" : undefined)
+  return new StconfError(code, body.message ?? `server answered HTTP ${status}`, hint)
 }

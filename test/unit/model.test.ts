@@ -3,7 +3,7 @@ import {describe, it} from 'node:test'
 import {checkSyntax} from '../../src/lib/content-check.js'
 import {EXIT_CODES, exitCodeOf, formatErrorLine, fromHttp, StconfError} from '../../src/lib/errors.js'
 import {checkSize, parseVersion, validateEnv, validateKey} from '../../src/lib/model.js'
-import {KeyedLock} from '../../src/lib/server/keyed-lock.js'
+import {KeyedLock} from '../../src/lib/keyed-lock.js'
 
 describe('keys and envs', () => {
   it('accepts app/file paths', () => {
@@ -40,6 +40,10 @@ describe('errors', () => {
     assert.equal(fromHttp(409, {message: 'stale'}).code, 'conflict', 'a bare 409 is a conflict, not "not converged"')
     assert.equal(fromHttp(403, {error: 'forbidden', message: 'no'}).code, 'forbidden')
     assert.equal(fromHttp(404, {message: 'gone'}).code, 'not-found')
+    // serve's internal error is a bug (exit 1), not "a check or reload failed" (7)
+    assert.equal(fromHttp(500, {error: 'internal', message: 'internal error: boom'}).exitCode, 1)
+    assert.equal(fromHttp(502, {message: 'bad gateway'}).exitCode, 1)
+    assert.match(formatErrorLine(fromHttp(500, {error: 'internal', message: 'internal error: boom'})), /bug in stconf serve/)
     assert.equal(formatErrorLine(new StconfError('bad-input', 'bad', 'try this')), 'bad - try this')
     assert.match(formatErrorLine(new Error('boom')), /bug in stconf/)
   })

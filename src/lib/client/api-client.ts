@@ -1,4 +1,5 @@
-// The HTTP client every operator command (and the agent's http source) uses to talk to serve.
+// The HTTP client of the operator commands, `stconf status`, `push --wait` and the TUI (its event
+// stream too). The agent's http source still talks to serve through fetch (source-http.ts).
 import {fromHttp, isStconfError, unavailable, type StconfError} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import type {AuditEntry} from '../server/storage-types.js'

@@ -12,7 +12,7 @@ import {sha256, type VersionKind, type VersionMeta} from '../model.js'
 import {sleep} from '../sleep.js'
 import type {ConfigStore, ForeignChange} from '../store/types.js'
 import type {CenterApi, ChangeEvent, Current, PushInput, PushResult} from './center-types.js'
-import {KeyedLock} from './keyed-lock.js'
+import {KeyedLock} from '../keyed-lock.js'
 import type {AuditStore, HistoryStore} from './storage-types.js'
 
 export const OUT_OF_BAND_AUTHOR = 'zookeeper'

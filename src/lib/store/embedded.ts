@@ -1,16 +1,19 @@
 // The embedded store: current meta per key in <data>/current/<env>/<encoded key>.json, content in the
-// history's blobs. One serve process is the only writer, so the in-process lock is the whole story.
+// history's blobs. One serve process is the only writer (serve.lock), so a per-key lock in this
+// process is the whole story: with it, two racing commits from the same version cannot both win.
 import {readdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {conflict} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import {writeFileAtomic} from '../fs-atomic.js'
+import {KeyedLock} from '../keyed-lock.js'
 import {encodeKey} from '../server/history.js'
 import type {HistoryStore} from '../server/storage-types.js'
 import type {ConfigStore, StoredCurrent} from './types.js'
 
 export class EmbeddedStore implements ConfigStore {
   readonly mode = 'embedded' as const
+  private readonly lock = new KeyedLock()
 
   constructor(private readonly dataDir: string, private readonly history: HistoryStore) {}
 
@@ -36,10 +39,12 @@ export class EmbeddedStore implements ConfigStore {
   }
 
   async commit(env: string, key: string, content: Buffer, meta: VersionMeta, previous: number): Promise<void> {
-    const current = await this.getMeta(env, key)
-    if ((current?.version ?? 0) !== previous) throw conflict(`conflict: ${env}/${key} is at version ${current?.version ?? 0}, not ${previous}`)
-    await this.history.putBlob(content)
-    await writeFileAtomic(this.path(env, key), JSON.stringify(meta) + '\n', 0o600)
+    await this.lock.run(`${env}/${key}`, async () => {
+      const current = await this.getMeta(env, key)
+      if ((current?.version ?? 0) !== previous) throw conflict(`conflict: ${env}/${key} is at version ${current?.version ?? 0}, not ${previous}`)
+      await this.history.putBlob(content)
+      await writeFileAtomic(this.path(env, key), JSON.stringify(meta) + '\n', 0o600)
+    })
   }
 
   async envs(): Promise<string[]> {
@@ -48,14 +53,18 @@ export class EmbeddedStore implements ConfigStore {
 
   async list(env: string): Promise<Array<{key: string; meta: VersionMeta}>> {
     const names = await readdir(join(this.dataDir, 'current', env)).catch(() => [] as string[])
-    const out: Array<{key: string; meta: VersionMeta}> = []
-    for (const name of names.filter((n) => n.endsWith('.json'))) {
-      const key = decodeURIComponent(name.slice(0, -5))
-      const meta = await this.getMeta(env, key)
-      if (meta) out.push({key, meta})
-    }
-
-    return out.sort((a, b) => a.key.localeCompare(b.key))
+    // All at once (libuv's thread pool bounds the parallelism): one read after another made a list of
+    // 5,000 keys take seconds.
+    const read = await Promise.all(
+      names
+        .filter((n) => n.endsWith('.json'))
+        .map(async (name) => {
+          const key = decodeURIComponent(name.slice(0, -5))
+          const meta = await this.getMeta(env, key)
+          return meta ? {key, meta} : null
+        }),
+    )
+    return read.filter((entry) => entry !== null).sort((a, b) => a.key.localeCompare(b.key))
   }
 
   private path(env: string, key: string): string {
