@@ -6,6 +6,7 @@ import {dirname, join} from 'node:path'
 import {sha256, type VersionMeta} from '../../src/lib/model.js'
 import type {ZkClient} from '../../src/lib/zk/zk-client.js'
 import {zkPath} from '../../src/lib/zk/zk-client.js'
+import {trackProcess} from './cleanup.js'
 import {ADMIN_TOKEN, BIN, startServe as startServeProcess, tempDir as makeTempDir, waitFor, type ServeHandle} from './cli.js'
 
 export {ADMIN_TOKEN, BIN, ROOT} from './cli.js'
@@ -54,7 +55,7 @@ export class Proc {
 }
 
 export function runCli(args: string[], env: Record<string, string> = {}): Proc {
-  return new Proc(spawn(process.execPath, [BIN, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']}))
+  return new Proc(trackProcess(spawn(process.execPath, [BIN, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})))
 }
 
 export type Serve = ServeHandle
