@@ -41,6 +41,30 @@ describe('serve with ZooKeeper', () => {
     else await zkServer.destroy()
   })
 
+  it('records only its own pushes for new keys: no out-of-band entries, parent znodes are not keys', async () => {
+    // A serve of its own (own root, own data dir), so its audit log holds only what this test did.
+    const own = await startServe({zk: zkServer.connect, zkRoot: '/truth'})
+    try {
+      const ownCli = (args: string[]) => runCli(args, {cwd: work, env: {STCONF_SERVER: own.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'}})
+      writeFileSync(join(work, 'rates.ini'), 'xp = 2\n')
+      writeFileSync(join(work, 'conf.ini'), 'max = 1\n')
+      assert.equal((await ownCli(['push', 'game/conf.d/rates.ini', '--file', 'rates.ini'])).code, 0)
+      assert.equal((await ownCli(['push', 'game/conf.ini', '--file', 'conf.ini'])).code, 0)
+      // An out-of-band write after the pushes: once it is recorded, the scans that could have
+      // misread serve's own writes have run.
+      await zk.setData('/truth/config/prod/game/conf.ini', Buffer.from('max = 2\n'))
+      const audit = await waitFor(async () => {
+        const entries = JSON.parse((await ownCli(['audit', '--json'])).stdout) as Array<{action: string; key?: string}>
+        return entries.some((e) => e.action === 'out-of-band') ? entries : null
+      }, 'the out-of-band write in the audit log')
+      assert.deepEqual(audit.map((e) => `${e.action} ${e.key}`), ['push game/conf.d/rates.ini', 'push game/conf.ini', 'out-of-band game/conf.ini'])
+      const keys = JSON.parse((await ownCli(['ls', '--json'])).stdout) as Array<{key: string}>
+      assert.deepEqual(keys.map((k) => k.key), ['game/conf.d/rates.ini', 'game/conf.ini'])
+    } finally {
+      await own.stop()
+    }
+  })
+
   it('keeps exactly the file bytes at <root>/config/<env>/<key>, with meta beside it', async () => {
     const bytes = Buffer.from('[game]\r\nmax_players = 100\r\n')
     writeFileSync(join(work, 'conf.ini'), bytes)
