@@ -113,6 +113,7 @@ describe('serve with ZooKeeper', () => {
   })
 
   it('answers 503 with a clear message while ZooKeeper is down, and recovers when it returns', async () => {
+    const logFrom = serve.output().length
     await zkServer.stop()
     const push = await cli(['push', 'game/conf.ini', '--file', 'conf.ini'])
     assert.equal(push.code, 6)
@@ -126,6 +127,14 @@ describe('serve with ZooKeeper', () => {
     // serve's session (4 s) may expire while ZooKeeper is down: it must then build a new one by itself.
     // Generous: a cold ZooKeeper JVM on a loaded machine can take many seconds to serve new sessions.
     await waitFor(async () => (await fetch(`${serve.url}/healthz`)).status === 200, 'serve to reconnect', 90_000)
+    // serve says so in its log, with the time and the address: lost, then back (same or new session).
+    const log = await waitFor(() => {
+      const text = serve.output().slice(logFrom)
+      return /: (reconnected|new session)/.test(text) ? text : null
+    }, 'serve to log that ZooKeeper is back')
+    const lost = log.search(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ZooKeeper ${zkServer.connect}: connection lost`, 'm'))
+    const back = log.search(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ZooKeeper ${zkServer.connect}: (reconnected \\(same session|new session 0x\\w+ established)`, 'm'))
+    assert.ok(lost >= 0 && back > lost, `serve's log while ZooKeeper was away:\n${log}`)
     const again = await waitFor(async () => {
       const r = await cli(['push', 'game/conf.ini', '--file', 'conf.ini', '--json'])
       return r.code === 0 ? r : null
@@ -134,10 +143,16 @@ describe('serve with ZooKeeper', () => {
   })
 
   it('recovers from its own session expiry (serve paused past its session timeout)', async () => {
+    const logFrom = serve.output().length
     serve.proc.kill('SIGSTOP')
     await new Promise((resolve) => setTimeout(resolve, 7000))
     serve.proc.kill('SIGCONT')
     await waitFor(async () => (await fetch(`${serve.url}/healthz`)).status === 200, 'serve to come back', 90_000)
+    const log = await waitFor(() => {
+      const text = serve.output().slice(logFrom)
+      return /: new session 0x\w+ established/.test(text) ? text : null
+    }, 'serve to log its new ZooKeeper session')
+    assert.match(log, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ZooKeeper ${zkServer.connect}: (connection lost|session 0x\\w+ expired)`, 'm'))
     // The out-of-band scan's watches were re-armed on the new session:
     await waitFor(() => zk.setData('/stconf/config/prod/game/conf.ini', Buffer.from('after expiry\n')), 'the test client to write', 60_000)
     await waitFor(async () => (await historyOf('game/conf.ini'))[0]?.version === 5, 'out-of-band version 5 after expiry', 60_000)

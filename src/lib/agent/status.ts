@@ -1,5 +1,6 @@
 // `stconf status`: what every instance applied, one row per (instance, file).
 import type {ApiClient} from '../client/api-client.js'
+import {assertKnownEnv} from '../client/operations.js'
 import {validateEnv, validateKey} from '../model.js'
 import type {InstanceView} from '../server/agent-routes.js'
 import type {FileStatus} from './types.js'
@@ -27,6 +28,7 @@ export async function fetchStatus(client: ApiClient, env: string, key?: string):
   if (key !== undefined) validateKey(key)
   const query = key ? `?key=${encodeURIComponent(key)}` : ''
   const {instances} = await client.json<{instances: InstanceView[]}>('GET', `/api/v1/instances/${env}${query}`)
+  if (instances.length === 0) await assertKnownEnv(client, env) // an env typo is not an empty fleet
   const rows: StatusRow[] = []
   for (const instance of instances) {
     const base = {

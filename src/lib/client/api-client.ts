@@ -1,5 +1,5 @@
 // The HTTP client every operator command (and the agent's http source) uses to talk to serve.
-import {fromHttp, unavailable} from '../errors.js'
+import {badInput, fromHttp, unavailable} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import type {AuditEntry} from '../server/audit.js'
 
@@ -15,12 +15,33 @@ export interface PushAnswer extends VersionMeta {
   changed: boolean
   env: string
   key: string
+  /** present (true) when this push made the env's first key */
+  createdEnv?: boolean
+}
+
+export interface EnvEntry {
+  env: string
+  /** keys the env holds now */
+  keys: number
 }
 
 export interface KeyEntry extends VersionMeta {
   key: string
 }
 
+
+/** The server's base URL without a trailing slash; one line naming what is wrong otherwise. */
+export function parseServerUrl(raw: string): string {
+  const hint = 'use a URL like http://127.0.0.1:7070 (--server or STCONF_SERVER)'
+  if (!/^https?:\/\//i.test(raw)) throw badInput(`invalid --server "${raw}": the URL needs http:// or https://`, hint)
+  try {
+    new URL(raw)
+  } catch {
+    throw badInput(`invalid --server "${raw}": not a URL`, hint)
+  }
+
+  return raw.replace(/\/+$/, '')
+}
 
 const keyPath = (env: string, key: string) => `${encodeURIComponent(env)}/${key.split('/').map(encodeURIComponent).join('/')}`
 
@@ -30,7 +51,7 @@ export class ApiClient {
   private readonly timeoutMs: number
 
   constructor(options: ClientOptions) {
-    this.server = options.server.replace(/\/+$/, '')
+    this.server = parseServerUrl(options.server)
     this.token = options.token
     this.timeoutMs = options.timeoutMs ?? 30_000
   }
@@ -71,6 +92,14 @@ export class ApiClient {
   async keys(env: string, prefix?: string): Promise<KeyEntry[]> {
     const query = prefix ? `?prefix=${encodeURIComponent(prefix)}` : ''
     return (await this.json<{keys: KeyEntry[]}>('GET', `/api/v1/keys/${encodeURIComponent(env)}${query}`)).keys
+  }
+
+  async envs(): Promise<EnvEntry[]> {
+    return (await this.json<{envs: EnvEntry[]}>('GET', '/api/v1/envs')).envs
+  }
+
+  async instanceCount(env: string): Promise<number> {
+    return (await this.json<{instances: unknown[]}>('GET', `/api/v1/instances/${encodeURIComponent(env)}`)).instances.length
   }
 
   async audit(since?: string, limit?: number): Promise<AuditEntry[]> {

@@ -115,7 +115,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const ifMatch = request.headers['if-match']
     const expectVersion = ifMatch === undefined ? undefined : parseExpect(String(ifMatch))
     const result = await center.push({env, key, content, author: caller.name, message: decodeHeader(request.headers['x-stconf-message']), expectVersion})
-    return reply.status(result.changed ? 201 : 200).header('etag', `"${result.meta.version}"`).send({changed: result.changed, env, key, ...result.meta})
+    return reply
+      .status(result.changed ? 201 : 200)
+      .header('etag', `"${result.meta.version}"`)
+      .send({changed: result.changed, env, key, ...result.meta, ...(result.createdEnv ? {createdEnv: true} : {})})
   })
 
   app.get('/api/v1/history/:env/*', async (request: FastifyRequest<{Params: KeyParams; Querystring: {limit?: string}}>) => {
@@ -139,6 +142,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const prefix = request.query.prefix ? request.query.prefix.replace(/\/?$/, '/') : ''
     const keys = (await center.list(env)).filter((k) => k.key.startsWith(prefix))
     return {env, keys: keys.map(({key, meta}) => ({key, ...meta}))}
+  })
+
+  app.get('/api/v1/envs', async (request) => {
+    authorize(request.headers, 'viewer')
+    return {envs: await center.envs()}
   })
 
   app.get('/api/v1/audit', async (request: FastifyRequest<{Querystring: {since?: string; limit?: string}}>) => {
