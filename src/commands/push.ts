@@ -38,7 +38,8 @@ unless --allow-empty. The first key of an env creates it ("created env <env>" on
       validate: flags.validate,
       allowEmpty: flags['allow-empty'],
     })
-    if (result.createdEnv) this.logToStderr(`created env ${result.env}`)
+    // stderr also with --json: a new env is news either way (an --env typo would otherwise be silent).
+    if (result.createdEnv) process.stderr.write(`created env ${result.env}\n`)
     this.log(
       result.changed
         ? `pushed ${result.env}/${result.key} as version ${result.version} (${result.size} bytes, sha256 ${result.sha256.slice(0, 12)})`

@@ -48,8 +48,12 @@ describe('serve with ZooKeeper', () => {
       const ownCli = (args: string[]) => runCli(args, {cwd: work, env: {STCONF_SERVER: own.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'}})
       writeFileSync(join(work, 'rates.ini'), 'xp = 2\n')
       writeFileSync(join(work, 'conf.ini'), 'max = 1\n')
-      assert.equal((await ownCli(['push', 'game/conf.d/rates.ini', '--file', 'rates.ini'])).code, 0)
-      assert.equal((await ownCli(['push', 'game/conf.ini', '--file', 'conf.ini'])).code, 0)
+      const first = await ownCli(['push', 'game/conf.d/rates.ini', '--file', 'rates.ini'])
+      assert.equal(first.code, 0, first.stderr)
+      assert.equal(first.stderr, 'created env prod\n')
+      const second = await ownCli(['push', 'game/conf.ini', '--file', 'conf.ini'])
+      assert.equal(second.code, 0, second.stderr)
+      assert.equal(second.stderr, '')
       // An out-of-band write after the pushes: once it is recorded, the scans that could have
       // misread serve's own writes have run.
       await zk.setData('/truth/config/prod/game/conf.ini', Buffer.from('max = 2\n'))
@@ -60,6 +64,7 @@ describe('serve with ZooKeeper', () => {
       assert.deepEqual(audit.map((e) => `${e.action} ${e.key}`), ['push game/conf.d/rates.ini', 'push game/conf.ini', 'out-of-band game/conf.ini'])
       const keys = JSON.parse((await ownCli(['ls', '--json'])).stdout) as Array<{key: string}>
       assert.deepEqual(keys.map((k) => k.key), ['game/conf.d/rates.ini', 'game/conf.ini'])
+      assert.deepEqual(JSON.parse((await ownCli(['env', 'ls', '--json'])).stdout), [{env: 'prod', keys: 2, instances: 0}])
     } finally {
       await own.stop()
     }

@@ -124,7 +124,7 @@ async function refuseLocalEdits(client: ApiClient, {env, key}: Target, output: s
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') return
-    throw fileError(error, 'read', output)
+    throw fileError(error, 'write', output) // what cannot be read here cannot be written either
   }
 
   if (local.equals(pulled.content)) return
