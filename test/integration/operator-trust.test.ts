@@ -170,8 +170,11 @@ describe('operator trust (real serve, built CLI)', () => {
     const help = await runCli(['help'])
     assert.equal(help.code, 0, help.stderr)
     assert.match(help.stdout, /COMMANDS[\s\S]*push/)
-    const helpPush = await runCli(['help', 'pull'])
-    assert.match(helpPush.stdout, /--force/)
+    const helpPull = await runCli(['help', 'pull'])
+    assert.match(helpPull.stdout, /--force/)
+    const helpTypo = await runCli(['help', 'pul'])
+    assert.equal(helpTypo.code, 2)
+    assert.match(oneLine(helpTypo), /^stconf: unknown command "pul" - did you mean pull\?/)
   })
 
   it('refuses to revoke the last admin token (exit 4) and revokes one of two', async () => {
