@@ -93,6 +93,7 @@ export class TestZk {
       await new Promise((r) => setTimeout(r, 100))
     }
 
+    await this.stop() // a JVM that never answered must not outlive the failed start
     throw new Error(`ZooKeeper did not start on port ${this.port}: ${stderr}`)
   }
 
