@@ -21,7 +21,7 @@ export default class AgentCommand extends StconfCommand {
 
   static override flags = {
     config: Flags.string({char: 'c', description: 'agent config file (YAML or JSON)', required: true}),
-    once: Flags.boolean({description: 'apply the current state and exit: 0 when every file is in sync'}),
+    once: Flags.boolean({description: 'apply the current state and exit: 0 when every file is in sync, 5 when the center refused a read or the report'}),
     'once-timeout': Flags.integer({description: 'with --once: seconds to wait for the center', default: 30, min: 1}),
     'log-format': Flags.string({description: 'log line format', options: ['text', 'json'], default: 'text'}),
     daemon: Flags.boolean({description: 'detach and run in the background'}),
@@ -32,7 +32,7 @@ export default class AgentCommand extends StconfCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(AgentCommand)
     const configPath = resolve(flags.config)
-    const config = await loadAgentConfig(configPath) // invalid at start: one line per mistake, exit 2
+    const config = await loadAgentConfig(configPath, process.env) // invalid at start: one line per mistake, exit 2
     const logger = createLogger(flags['log-format'] as LogFormat, process.stdout, process.stderr)
     const agentVersion = this.config.version
 
@@ -51,6 +51,8 @@ export default class AgentCommand extends StconfCommand {
         this.log(`${file.key} -> ${file.dest}: ${file.status} version ${file.version ?? '-'} (center ${file.centerVersion ?? '-'})${file.error ? ` ${file.error}` : ''}`)
       }
 
+      // A refusal outranks "not in sync": nothing will converge until a setting changes (exit 5).
+      if (result.refused.length > 0) throw result.refused[0]
       if (!result.inSync) throw new StconfError('failed', 'not every file is in sync with the center')
       return
     }

@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {StconfCommand} from '../lib/cli/base.js'
+import {formatErrorLine} from '../lib/errors.js'
 import {describeConnection} from '../lib/zk/connection-events.js'
 
 export default class Serve extends StconfCommand {
@@ -8,12 +9,15 @@ export default class Serve extends StconfCommand {
 center on one machine. With --zk, the current bytes of each key live in ZooKeeper at
 <zk-root>/config/<env>/<key>, where agents watch them; history and audit stay in --data.
 On first start an admin token is printed once (or taken from $STCONF_ADMIN_TOKEN). With --zk, every change of the
-ZooKeeper connection (lost, reconnected, session expired, new session) is logged with its time and address.`
+ZooKeeper connection (lost, reconnected, session expired, new session) is logged with its time and address.
+With --zk-auth, every start sets the ACL of each node of the tree (idempotent; it also upgrades trees of
+older versions): see docs/security.md.`
 
   static override examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --port 7070 --data /var/lib/stconf-center',
     '<%= config.bin %> serve --zk zk1:2181,zk2:2181,zk3:2181 --zk-root /stconf --host 0.0.0.0',
+    'STCONF_ZK_AUTH=stconf:<secret> STCONF_ZK_AGENT_AUTH=stconf-agents:<secret2> <%= config.bin %> serve --zk zk1:2181 --zk-closed',
   ]
 
   static override flags = {
@@ -22,7 +26,12 @@ ZooKeeper connection (lost, reconnected, session expired, new session) is logged
     data: Flags.string({description: 'data dir: history, audit, tokens (and content, without --zk)', default: './stconf-data'}),
     zk: Flags.string({description: 'ZooKeeper ensemble host:port[,host:port...] (default: embedded store)', env: 'STCONF_ZK'}),
     'zk-root': Flags.string({description: 'root znode', default: '/stconf'}),
-    'zk-auth': Flags.string({description: 'digest auth user:password; nodes are then writable only by it', env: 'STCONF_ZK_AUTH'}),
+    'zk-auth': Flags.string({description: 'serve\'s ZooKeeper identity, user:password: the only writer of configs (docs/security.md)', env: 'STCONF_ZK_AUTH'}),
+    'zk-agent-auth': Flags.string({
+      description: 'the machine identity, user:password: agents (zkAuth) may create and delete their reports and election nodes, nothing else',
+      env: 'STCONF_ZK_AGENT_AUTH',
+    }),
+    'zk-closed': Flags.boolean({description: 'closed center: the world may not even read; serve and the machine identity read (configs with secrets)'}),
     'zk-session-timeout': Flags.integer({description: 'ZooKeeper session timeout in ms', default: 10_000, min: 1000}),
     'max-bytes': Flags.integer({description: 'largest accepted file', default: 1024 * 1024, min: 1}),
   }
@@ -37,6 +46,8 @@ ZooKeeper connection (lost, reconnected, session expired, new session) is logged
       zk: flags.zk,
       zkRoot: flags['zk-root'],
       zkAuth: flags['zk-auth'],
+      zkAgentAuth: flags['zk-agent-auth'],
+      zkClosed: flags['zk-closed'],
       zkSessionTimeoutMs: flags['zk-session-timeout'],
       maxBytes: flags['max-bytes'],
       adminToken: process.env.STCONF_ADMIN_TOKEN || undefined,
@@ -49,6 +60,17 @@ ZooKeeper connection (lost, reconnected, session expired, new session) is logged
 
     const where = server.mode === 'zookeeper' ? `ZooKeeper ${flags.zk}${flags['zk-root']}` : `embedded store in ${flags.data}`
     this.log(`stconf serve listening on ${server.url} (${where})`)
+    void server.zkAcls?.then(
+      (pass) => {
+        if (pass.checked > 0) this.log(`ZooKeeper ACLs: ${pass.checked} nodes checked, ${pass.fixed} set${flags['zk-closed'] ? ' (closed)' : ''}`)
+        if (pass.refused.length > 0) {
+          this.warn(
+            `ZooKeeper refused to let serve set the ACL of ${pass.refused.length} node(s), first ${pass.refused[0]} - they belong to another identity; fix them with zkCli as that identity (docs/security.md)`,
+          )
+        }
+      },
+      (error) => this.warn(`ZooKeeper ACL pass failed: ${formatErrorLine(error)}`),
+    )
     server.onChange(({env, key, meta}) => this.log(`${meta.time} ${meta.kind} ${env}/${key} version ${meta.version} by ${meta.author}`))
     await new Promise<void>((resolve) => {
       const stop = () => resolve()

@@ -108,6 +108,7 @@ export interface AgentSetup {
   env?: string
   host?: string
   token?: string
+  zkAuth?: string
   pollInterval?: string
   sessionTimeout?: string
   files: AgentFileSpec[]
@@ -119,6 +120,6 @@ export function writeAgentConfig(dir: string, setup: AgentSetup): string {
   return path
 }
 
-export function startAgent(configPath: string, extra: string[] = []): Proc {
-  return runCli(['agent', '--config', configPath, '--log-format', 'json', ...extra])
+export function startAgent(configPath: string, extra: string[] = [], env: Record<string, string> = {}): Proc {
+  return runCli(['agent', '--config', configPath, '--log-format', 'json', ...extra], env)
 }

@@ -68,8 +68,9 @@ describe('stconf agent applies changes (zk source)', () => {
     // cache: applied bytes and version, files 0600
     const cacheFiles = join(dir, 'cache', 'apply1', 'files')
     const [entry] = (await import('node:fs')).readdirSync(cacheFiles)
+    // The report may leave before the cache write ends (the state in memory is set first, at once).
+    await waitUntil('the cache of version 3', () => JSON.parse(readText(join(cacheFiles, entry, 'state.json')) ?? '{}').version === 3)
     assert.equal(readFileSync(join(cacheFiles, entry, 'content'), 'utf8'), 'rate=3\n')
-    assert.equal(JSON.parse(readFileSync(join(cacheFiles, entry, 'state.json'), 'utf8')).version, 3)
     assert.equal(statSync(join(cacheFiles, entry, 'content')).mode & 0o777, 0o600)
 
     assert.equal(await agent.stop('SIGTERM'), 0)

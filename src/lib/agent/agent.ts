@@ -4,11 +4,12 @@
 // touched: the agent starts from its files and cache, keeps running, and converges when it returns.
 import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
-import {badInput, formatErrorLine, isStconfError} from '../errors.js'
+import {badInput, formatErrorLine, isStconfError, type StconfError} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import type {ZkClient} from '../zk/zk-client.js'
 import {ManagedFile, Pipeline} from './apply.js'
 import type {AgentConfig} from './config.js'
+import {RefusalLog} from './refusals.js'
 import {HttpSource} from './source-http.js'
 import {ZkSource} from './source-zk.js'
 import type {FileReport, FileStatus, InstanceReport, Logger, Source} from './types.js'
@@ -32,11 +33,15 @@ export interface AgentOptions {
   zkClient?: ZkClient
   /** failed versions carried over from a previous Agent (SIGHUP reload): still not retried */
   inheritFailed?: Map<string, InheritedFailure>
+  /** the clock of the refusal log's 5-minute throttle (tests) */
+  now?: () => number
 }
 
 export interface OnceResult {
   inSync: boolean
   files: Array<FileReport & {centerVersion: number | null}>
+  /** what the center refused during the run (ZooKeeper NoAuth, HTTP 401/403): `--once` exits 5 */
+  refused: StconfError[]
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -53,7 +58,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
     )
   })
 
-export function createSource(config: AgentConfig, logger: Logger, zkClient?: ZkClient): Source {
+export function createSource(config: AgentConfig, logger: Logger, zkClient?: ZkClient, refusals?: RefusalLog): Source {
   if (config.source.kind === 'zk') {
     return new ZkSource({
       connect: config.source.connect,
@@ -62,6 +67,8 @@ export function createSource(config: AgentConfig, logger: Logger, zkClient?: ZkC
       host: config.host,
       sessionTimeoutMs: config.sessionTimeoutMs,
       logger,
+      auth: config.zkAuth,
+      refusals,
       client: zkClient,
     })
   }
@@ -73,6 +80,7 @@ export function createSource(config: AgentConfig, logger: Logger, zkClient?: ZkC
     host: config.host,
     heartbeatMs: Math.min(Math.max(config.pollIntervalMs * 2.5, 5000), 30_000),
     logger,
+    refusals,
   })
 }
 
@@ -93,6 +101,9 @@ export class Agent {
   private centerDown = false
   private lastErrors = new Map<ManagedFile, string>()
   private stopped = false
+  private readonly refusals: RefusalLog
+  /** files whose last read was refused: their error clears once a read goes through */
+  private readonly refusedFiles = new Set<ManagedFile>()
 
   constructor(private readonly options: AgentOptions) {
     const {config, logger} = options
@@ -101,7 +112,8 @@ export class Agent {
       const inherited = options.inheritFailed?.get(file.spec.dest)
       if (inherited) file.failed = {version: inherited.version, sha256: inherited.sha256}
     }
-    this.source = options.source ?? createSource(config, logger, options.zkClient)
+    this.refusals = new RefusalLog(logger, options.now)
+    this.source = options.source ?? createSource(config, logger, options.zkClient, this.refusals)
     this.pipeline = new Pipeline({cacheDir: config.cacheDir, logger, onReport: () => this.scheduleReport()})
   }
 
@@ -170,8 +182,17 @@ export class Agent {
         metas = await this.source.metas([...new Set(this.files.map((file) => file.key))])
       } catch (error) {
         lastError = error
+        // Refused is not "not yet": waiting out the timeout would not change the answer.
+        if (this.refusals.note('read', error)) break
         await sleep(250, this.controller.signal)
       }
+    }
+
+    if (!metas && this.refusals.seen.size > 0) {
+      // Nothing could be read; the report may still be allowed, and says what this host has.
+      await this.sendReport().catch((error) => this.refusals.note('report', error))
+      await this.stop()
+      return {inSync: false, files: this.files.map((file) => ({...file.report(), centerVersion: null})), refused: [...this.refusals.seen.values()]}
     }
 
     if (!metas) {
@@ -191,9 +212,9 @@ export class Agent {
       const center = after.get(file.key)
       return file.status === 'ok' && center && file.applied?.version === center.version && file.applied.sha256 === center.sha256
     })
-    await this.sendReport().catch(() => undefined)
+    await this.sendReport().catch((error) => this.refusals.note('report', error))
     await this.stop()
-    return {inSync, files}
+    return {inSync, files, refused: [...this.refusals.seen.values()]}
   }
 
   private changed(key: string): void {
@@ -222,6 +243,10 @@ export class Agent {
       // One read of meta + content (sha256-verified); the watch or the poll already said "changed".
       const current = await this.source.fetch(file.key)
       this.centerUp()
+      if (this.refusedFiles.delete(file)) {
+        file.error = null
+        this.scheduleReport()
+      }
       if (!current) {
         // Deleted (or never pushed): the file on disk stays exactly as it is.
         const message = `key ${file.key} does not exist in the center (file left as it is)`
@@ -250,6 +275,17 @@ export class Agent {
       }
 
       const message = formatErrorLine(error)
+      if (this.refusals.note('read', error)) {
+        // The file stays as it is; the report (if that is allowed) says why it does not move.
+        this.refusedFiles.add(file)
+        if (file.error !== message) {
+          file.error = message
+          this.scheduleReport()
+        }
+
+        return
+      }
+
       file.status = 'error'
       file.error = message
       this.scheduleReport()
@@ -265,6 +301,7 @@ export class Agent {
   }
 
   private centerUp(): void {
+    this.refusals.accepted('read')
     if (!this.centerDown) return
     this.centerDown = false
     this.options.logger.info('center reachable again')
@@ -291,7 +328,7 @@ export class Agent {
         if (this.reportFailed && !this.reporting) this.scheduleReport()
       } catch (error) {
         if (isStconfError(error) && error.code === 'unavailable') this.centerDownNow(error)
-        else this.options.logger.error('poll failed', {error: formatErrorLine(error)})
+        else if (!this.refusals.note('read', error)) this.options.logger.error('poll failed', {error: formatErrorLine(error)})
       }
     }
   }
@@ -309,9 +346,11 @@ export class Agent {
         .then(
           () => {
             this.reportFailed = false
+            this.refusals.accepted('report')
           },
-          () => {
+          (error: unknown) => {
             this.reportFailed = true
+            this.refusals.note('report', error)
           },
         )
         .finally(() => {

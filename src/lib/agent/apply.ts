@@ -329,6 +329,9 @@ export class Pipeline {
 
       // 4-5. Rename inside the reload group's batch: never under a running reload.
       await group.stage(file, async (existing) => {
+        // A poll may have asked for this version while its reload ran; if that reload failed, it is
+        // not tried again (stage waited for it, so file.failed is known only now).
+        if (file.failed?.version === meta.version && file.failed.sha256 === meta.sha256) return undefined
         const current = await readIfExists(target)
         const backup = existing ? existing.backup : backupOf(current)
         // the rollback uses the in-memory copy; this one is for people: no fsync before the reload

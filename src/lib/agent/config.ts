@@ -28,6 +28,8 @@ export interface AgentConfig {
   env: string
   host: string
   token?: string
+  /** the machine identity for ZooKeeper, user:password (zkAuth, else $STCONF_ZK_AUTH) */
+  zkAuth?: string
   cacheDir: string
   pollIntervalMs: number
   /** ZooKeeper session timeout (zk source) */
@@ -137,6 +139,7 @@ const configSchema = z.strictObject({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 characters: letters, digits, ".", "_", "-"')
     .optional(),
   token: nonEmpty.optional(),
+  zkAuth: nonEmpty.optional(),
   cacheDir: z.string().refine((dir) => isAbsolute(dir), 'must be an absolute path'),
   pollInterval: duration('positive').optional(),
   sessionTimeout: duration('positive').optional(),
@@ -149,8 +152,13 @@ function fieldName(path: ReadonlyArray<PropertyKey>): string {
   return out || '(top level)'
 }
 
-/** Validate parsed YAML/JSON; throws one bad-input error whose message has one line per mistake. */
-export function validateAgentConfig(raw: unknown, origin = 'agent config'): AgentConfig {
+const DIGEST_AUTH_RE = /^[^:]+:.+$/
+
+/**
+ * Validate parsed YAML/JSON; throws one bad-input error whose message has one line per mistake.
+ * `env` supplies STCONF_ZK_AUTH (a secret is often kept out of the file, in the service's environment).
+ */
+export function validateAgentConfig(raw: unknown, origin = 'agent config', env: Record<string, string | undefined> = {}): AgentConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw badInput(`${origin}: expected a mapping of settings (source, env, cacheDir, files, ...)`)
   }
@@ -179,7 +187,14 @@ export function validateAgentConfig(raw: unknown, origin = 'agent config'): Agen
       else seen.set(dest, index)
     })
     if (result.data.source.kind === 'http' && !result.data.token) {
-      problems.push(`${origin}: token: is required for an http source (a viewer token of the center)`)
+      problems.push(`${origin}: token: is required for an http source (a token of role agent)`)
+    }
+
+    const zkAuth = result.data.zkAuth ?? (env.STCONF_ZK_AUTH || undefined)
+    const field = result.data.zkAuth === undefined ? 'STCONF_ZK_AUTH' : `${origin}: zkAuth`
+    if (zkAuth !== undefined && result.data.source.kind === 'zk' && !DIGEST_AUTH_RE.test(zkAuth)) problems.push(`${field}: must be user:password (the identity of serve's --zk-agent-auth)`)
+    if (result.data.zkAuth !== undefined && result.data.source.kind !== 'zk') {
+      problems.push(`${origin}: zkAuth: only a zk:// source uses it (an http source authenticates with token)`)
     }
   }
 
@@ -190,6 +205,7 @@ export function validateAgentConfig(raw: unknown, origin = 'agent config'): Agen
     env: data.env,
     host: data.host ?? hostname(),
     token: data.token,
+    zkAuth: data.source.kind === 'zk' ? (data.zkAuth ?? (env.STCONF_ZK_AUTH || undefined)) : undefined,
     cacheDir: normalize(data.cacheDir),
     pollIntervalMs: data.pollInterval ?? 2000,
     sessionTimeoutMs: data.sessionTimeout ?? 10_000,
@@ -205,7 +221,7 @@ export function validateAgentConfig(raw: unknown, origin = 'agent config'): Agen
   }
 }
 
-export function parseAgentConfig(text: string, origin = 'agent config'): AgentConfig {
+export function parseAgentConfig(text: string, origin = 'agent config', env: Record<string, string | undefined> = {}): AgentConfig {
   let raw: unknown
   try {
     raw = parseYaml(text, {prettyErrors: false})
@@ -214,10 +230,10 @@ export function parseAgentConfig(text: string, origin = 'agent config'): AgentCo
     throw badInput(`${origin}: not valid YAML or JSON: ${first}`)
   }
 
-  return validateAgentConfig(raw, origin)
+  return validateAgentConfig(raw, origin, env)
 }
 
-export async function loadAgentConfig(path: string): Promise<AgentConfig> {
+export async function loadAgentConfig(path: string, env: Record<string, string | undefined> = process.env): Promise<AgentConfig> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -225,5 +241,5 @@ export async function loadAgentConfig(path: string): Promise<AgentConfig> {
     throw new StconfError('bad-input', `cannot read agent config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
 
-  return parseAgentConfig(text, path)
+  return parseAgentConfig(text, path, env)
 }

@@ -2,8 +2,9 @@
 // content with GET /api/v1/config/:env/<key>, and heartbeats its report to serve. Used with an
 // embedded-store center, or where agents cannot reach ZooKeeper. The loop backs off while serve is
 // unreachable, resets on success, and always honours stop.
-import {fromHttp, isStconfError, unavailable} from '../errors.js'
+import {fromHttp, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
+import {isRefusal, refusal, type RefusalLog, type Refused} from './refusals.js'
 import type {Current, InstanceReport, Logger, Source} from './types.js'
 
 export interface HttpSourceOptions {
@@ -17,6 +18,8 @@ export interface HttpSourceOptions {
   requestTimeoutMs?: number
   /** how long serve holds one long-poll */
   longPollMs?: number
+  /** where refusals of the watch loop and the heartbeats go (they have no caller to throw to) */
+  refusals?: RefusalLog
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -65,7 +68,7 @@ export class HttpSource implements Source {
     }
   }
 
-  private async fail(response: Response): Promise<never> {
+  private async fail(response: Response, what: Refused, subject: string): Promise<never> {
     let body: {error?: string; message?: string; hint?: string} = {}
     try {
       body = (await response.json()) as typeof body
@@ -73,12 +76,22 @@ export class HttpSource implements Source {
       // not JSON
     }
 
-    throw fromHttp(response.status, body)
+    const error = fromHttp(response.status, body)
+    if (!isRefusal(error)) throw error
+    // serve's hint is for a person at a terminal ("pass --token"); an agent is fixed in its config.
+    const {env} = this.options
+    const message = `serve refused this agent's ${subject} (HTTP ${response.status}: ${error.message})`
+    throw refusal(
+      message,
+      error.code === 'unauthorized'
+        ? `set token in the agent config to a valid token of role agent (stconf token create <name> --role agent --env ${env})`
+        : `give the agent a token of role agent that covers env ${env}${what === 'report' ? ` and host ${this.options.host}` : ''} (stconf token create <name> --role agent --env ${env})`,
+    )
   }
 
   private async watch(keys: Record<string, number>, timeoutMs: number): Promise<Array<{key: string; meta: VersionMeta | null}>> {
     const response = await this.request('POST', `/api/v1/watch/${this.options.env}`, {keys, timeoutMs}, timeoutMs + 10_000)
-    if (!response.ok) await this.fail(response)
+    if (!response.ok) await this.fail(response, 'read', `watch of env ${this.options.env}`)
     const {changed} = (await response.json()) as {changed: Array<{key: string; meta: VersionMeta | null}>}
     for (const {key, meta} of changed) this.known.set(key, meta?.version ?? 0)
     return changed
@@ -89,7 +102,7 @@ export class HttpSource implements Source {
     for (const key of unique) if (!this.known.has(key)) this.known.set(key, 0)
     signal.addEventListener('abort', () => this.stopController.abort(), {once: true})
     this.heartbeat = setInterval(() => {
-      if (this.lastReport) void this.report(this.lastReport).catch(() => undefined)
+      if (this.lastReport) void this.report(this.lastReport).catch((error) => this.options.refusals?.note('report', error))
     }, this.options.heartbeatMs)
     this.heartbeat.unref()
     void this.loop(unique, changed)
@@ -99,21 +112,27 @@ export class HttpSource implements Source {
     const {logger} = this.options
     const stop = this.stopController.signal
     let backoff = 0
+    let refused = false
     while (!stop.aborted) {
       try {
         const answer = await this.watch(Object.fromEntries(keys.map((key) => [key, this.known.get(key) ?? 0])), this.options.longPollMs ?? 30_000)
         if (backoff > 0) {
-          logger.info('center reachable again', {source: this.description})
+          if (!refused) logger.info('center reachable again', {source: this.description})
           for (const key of keys) changed(key) // re-read everything after an outage
         }
 
         backoff = 0
+        refused = false
+        this.options.refusals?.accepted('read')
         for (const {key} of answer) changed(key)
       } catch (error) {
         if (stop.aborted) return
-        if (backoff === 0) logger.warn('center unreachable; keeping local files, retrying', {source: this.description, error: (error as Error).message})
-        if (isStconfError(error) && (error.code === 'unauthorized' || error.code === 'forbidden')) backoff = 5000
-        else backoff = Math.min(Math.max(backoff * 2, 250), 5000)
+        refused = this.options.refusals?.note('read', error) ?? isRefusal(error)
+        if (refused) backoff = 5000
+        else {
+          if (backoff === 0) logger.warn('center unreachable; keeping local files, retrying', {source: this.description, error: (error as Error).message})
+          backoff = Math.min(Math.max(backoff * 2, 250), 5000)
+        }
         await sleep(backoff, stop)
       }
     }
@@ -135,7 +154,7 @@ export class HttpSource implements Source {
         return null
       }
 
-      if (!response.ok) await this.fail(response)
+      if (!response.ok) await this.fail(response, 'read', `read of ${this.options.env}/${key}`)
       const content = Buffer.from(await response.arrayBuffer())
       const version = Number(response.headers.get('x-stconf-version'))
       const expected = response.headers.get('x-stconf-sha256') ?? ''
@@ -156,7 +175,7 @@ export class HttpSource implements Source {
       ...report,
       intervalMs: this.options.heartbeatMs,
     })
-    if (!response.ok) await this.fail(response)
+    if (!response.ok) await this.fail(response, 'report', `instance report for ${this.options.env}/${this.options.host}`)
     await response.body?.cancel()
   }
 

@@ -6,7 +6,9 @@
 //   'connected' (any reconnect: events may have been missed)          -> re-read every key
 import {formatErrorLine, isStconfError, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
-import {ZkClient, ZkConflictError, zkPath} from '../zk/zk-client.js'
+import {digestId, OPEN_POLICY, parseDigestAuth, policyFromAcl, ZkLayout, type AclPolicy} from '../zk/layout.js'
+import {ZkClient, ZkConflictError, ZkRefusedError} from '../zk/zk-client.js'
+import {refusal, type RefusalLog, type Refused} from './refusals.js'
 import type {Current, InstanceReport, Logger, Source} from './types.js'
 
 export interface ZkSourceOptions {
@@ -17,6 +19,10 @@ export interface ZkSourceOptions {
   sessionTimeoutMs: number
   opTimeoutMs?: number
   logger: Logger
+  /** the machine identity, user:password (zkAuth / STCONF_ZK_AUTH) */
+  auth?: string
+  /** where refusals of the heartbeat-like re-reports go (they have no caller to throw to) */
+  refusals?: RefusalLog
   /** share one client between many in-process agents (benchmarks); it is not closed on stop */
   client?: ZkClient
 }
@@ -47,24 +53,50 @@ export class ZkSource implements Source {
   private reportSession = ''
   private stopped = false
   private readonly listeners: Array<[string, Parameters<ZkClient['on']>[1]]> = []
+  private readonly layout: ZkLayout
+  /** serve's ACL policy, read back from instances/<env>: what our report node must carry */
+  private policy: AclPolicy = OPEN_POLICY
 
   constructor(private readonly options: ZkSourceOptions) {
     this.description = `zk://${options.connect}${options.root}`
+    this.layout = new ZkLayout(options.root)
     this.ownsClient = !options.client
     this.client =
-      options.client ?? new ZkClient({connect: options.connect, sessionTimeoutMs: options.sessionTimeoutMs, opTimeoutMs: options.opTimeoutMs ?? 3000})
+      options.client ??
+      new ZkClient({
+        connect: options.connect,
+        sessionTimeoutMs: options.sessionTimeoutMs,
+        opTimeoutMs: options.opTimeoutMs ?? 3000,
+        auth: options.auth,
+        acl: (path) => this.layout.aclFor(path, this.policy),
+      })
   }
 
   private metaPath(key: string): string {
-    return zkPath(this.options.root, 'meta', this.options.env, key)
+    return this.layout.meta(this.options.env, key)
   }
 
   private configPath(key: string): string {
-    return zkPath(this.options.root, 'config', this.options.env, key)
+    return this.layout.config(this.options.env, key)
   }
 
   private get instancePath(): string {
-    return zkPath(this.options.root, 'instances', this.options.env, this.options.host)
+    return this.layout.instances(this.options.env, this.options.host)
+  }
+
+  /** A ZooKeeper refusal in this agent's words: what was refused and what to set. Other errors pass. */
+  private refused(what: Refused, error: unknown): unknown {
+    if (!(error instanceof ZkRefusedError)) return error
+    const dir = this.layout.instances(this.options.env)
+    const user = this.options.auth ? parseDigestAuth(this.options.auth, 'zkAuth').user : undefined
+    const as = user ? `as zkAuth user ${user}` : 'no zkAuth set'
+    const message = `ZooKeeper refused this agent's ${what === 'report' ? 'instance report' : 'reads'} (${error.what}: ${error.zkCode}, ${as})`
+    if (error.what === `create ${dir}`) {
+      return refusal(message, `only serve creates ${dir}: run this version of stconf serve (it makes it on start), or push a key to env ${this.options.env}`)
+    }
+
+    if (!user) return refusal(message, 'set zkAuth in the agent config (or STCONF_ZK_AUTH) to the machine identity serve runs with (--zk-agent-auth user:password)')
+    return refusal(message, 'check that zkAuth (or STCONF_ZK_AUTH) is the user:password of serve\'s --zk-agent-auth, and that serve runs with it (it sets the ACLs on start)')
   }
 
   async start(keys: string[], changed: (key: string) => void, signal: AbortSignal): Promise<void> {
@@ -81,7 +113,7 @@ export class ZkSource implements Source {
       this.armed.clear()
       logger.info('ZooKeeper session established', {session})
       for (const key of this.keys) void this.arm(key)
-      if (this.lastReport) void this.report(this.lastReport).catch(() => undefined)
+      if (this.lastReport) void this.report(this.lastReport).catch((error) => this.options.refusals?.note('report', error))
     }
 
     on('session', onSession)
@@ -135,11 +167,23 @@ export class ZkSource implements Source {
   }
 
   async metas(keys: string[]): Promise<Map<string, VersionMeta | null>> {
-    const metas = await Promise.all(keys.map(async (key) => [key, await this.readMeta(key)] as const))
-    return new Map(metas)
+    try {
+      const metas = await Promise.all(keys.map(async (key) => [key, await this.readMeta(key)] as const))
+      return new Map(metas)
+    } catch (error) {
+      throw this.refused('read', error)
+    }
   }
 
   async fetch(key: string): Promise<Current | null> {
+    try {
+      return await this.fetchVerified(key)
+    } catch (error) {
+      throw this.refused('read', error)
+    }
+  }
+
+  private async fetchVerified(key: string): Promise<Current | null> {
     for (let attempt = 1; ; attempt++) {
       // Both reads in one round-trip: ZooKeeper answers a session's requests in order, and the
       // sha256 check below catches a push that landed between them.
@@ -161,6 +205,14 @@ export class ZkSource implements Source {
   async report(report: InstanceReport): Promise<void> {
     this.lastReport = report
     if (this.stopped) return
+    try {
+      await this.publish(report)
+    } catch (error) {
+      throw this.refused('report', error)
+    }
+  }
+
+  private async publish(report: InstanceReport): Promise<void> {
     const path = this.instancePath
     const data = Buffer.from(JSON.stringify(report))
     const session = this.client.session
@@ -189,7 +241,10 @@ export class ZkSource implements Source {
       await this.client.remove(path).catch(() => undefined)
     }
 
-    await this.client.mkdirp(zkPath(this.options.root, 'instances', this.options.env))
+    // serve made instances/<env> with its ACL; ours below it must carry the same policy (ACLs are not inherited).
+    const dir = this.layout.instances(this.options.env)
+    await this.client.mkdirp(dir)
+    this.policy = policyFromAcl((await this.client.getAcl(dir))?.acl ?? [], this.options.auth && digestId(this.options.auth))
     try {
       await this.client.create(path, data, true)
       this.reportSession = this.client.session

@@ -29,6 +29,23 @@ export interface KeyEntry extends VersionMeta {
   key: string
 }
 
+/** A token as `token list` shows it; envs/hosts only on scoped tokens. */
+export interface TokenInfo {
+  name: string
+  role: string
+  created: string
+  envs?: string[]
+  hosts?: string[]
+}
+
+export interface CreatedToken {
+  name: string
+  role: string
+  envs?: string[]
+  hosts?: string[]
+  token: string
+}
+
 
 /** The server's base URL without a trailing slash; one line naming what is wrong otherwise. */
 export function parseServerUrl(raw: string): string {
@@ -109,12 +126,12 @@ export class ApiClient {
     return (await this.json<{entries: AuditEntry[]}>('GET', `/api/v1/audit?${query}`)).entries
   }
 
-  async createToken(name: string, role: string): Promise<{name: string; role: string; token: string}> {
-    return this.json('POST', '/api/v1/tokens', JSON.stringify({name, role}))
+  async createToken(name: string, role: string, scope: {envs?: string[]; hosts?: string[]} = {}): Promise<CreatedToken> {
+    return this.json('POST', '/api/v1/tokens', JSON.stringify({name, role, ...scope}))
   }
 
-  async listTokens(): Promise<Array<{name: string; role: string; created: string}>> {
-    return (await this.json<{tokens: Array<{name: string; role: string; created: string}>}>('GET', '/api/v1/tokens')).tokens
+  async listTokens(): Promise<TokenInfo[]> {
+    return (await this.json<{tokens: TokenInfo[]}>('GET', '/api/v1/tokens')).tokens
   }
 
   async revokeToken(name: string): Promise<void> {

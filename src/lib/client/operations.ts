@@ -208,6 +208,12 @@ async function fetchOrEmpty(client: ApiClient, env: string, key: string): Promis
   }
 }
 
+/** A repeatable flag whose values may also be comma lists: ["prod,staging", "dev"] -> [prod, staging, dev]; none -> undefined. */
+export function splitList(values: string[] | undefined): string[] | undefined {
+  const items = (values ?? []).flatMap((value) => value.split(',')).map((item) => item.trim()).filter(Boolean)
+  return items.length > 0 ? items : undefined
+}
+
 export function formatTable(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)))
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n')

@@ -75,7 +75,7 @@ export async function registerAgentRoutes(app: FastifyInstance, ctx: RouteContex
   const heartbeats = new Map<string, Map<string, Heartbeat>>()
 
   app.post('/api/v1/watch/:env', async (request: FastifyRequest<{Params: {env: string}}>, reply) => {
-    ctx.authorize(request.headers, 'viewer')
+    ctx.authorize(request.headers, 'read', request.params)
     const env = validateEnv(request.params.env)
     const body = parseJsonBody(request.body, watchBody)
     const keys = Object.entries(body.keys)
@@ -142,7 +142,7 @@ export async function registerAgentRoutes(app: FastifyInstance, ctx: RouteContex
   })
 
   app.put('/api/v1/instances/:env/:host', async (request: FastifyRequest<{Params: {env: string; host: string}}>) => {
-    ctx.authorize(request.headers, 'viewer')
+    ctx.authorize(request.headers, 'report', request.params)
     const env = validateEnv(request.params.env)
     const host = validateHost(request.params.host)
     const body = parseJsonBody(request.body, heartbeatBody)
@@ -155,14 +155,14 @@ export async function registerAgentRoutes(app: FastifyInstance, ctx: RouteContex
   })
 
   app.delete('/api/v1/instances/:env/:host', async (request: FastifyRequest<{Params: {env: string; host: string}}>) => {
-    ctx.authorize(request.headers, 'viewer')
+    ctx.authorize(request.headers, 'report', request.params)
     const env = validateEnv(request.params.env)
     const host = validateHost(request.params.host)
     return {removed: heartbeats.get(env)?.delete(host) ?? false}
   })
 
   app.get('/api/v1/instances/:env', async (request: FastifyRequest<{Params: {env: string}; Querystring: {key?: string}}>) => {
-    ctx.authorize(request.headers, 'viewer')
+    ctx.authorize(request.headers, 'view', request.params)
     const env = validateEnv(request.params.env)
     const onlyKey = request.query.key === undefined ? undefined : validateKey(request.query.key)
     const now = Date.now()

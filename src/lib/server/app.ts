@@ -23,7 +23,14 @@ export interface AppOptions {
 type KeyParams = {env: string; '*': string}
 
 const rollbackBody = z.object({to: z.number().int().positive(), message: z.string().max(1000).optional()}).strict()
-const tokenBody = z.object({name: z.string(), role: z.enum(['viewer', 'operator', 'admin'])}).strict()
+const tokenBody = z
+  .object({
+    name: z.string(),
+    role: z.enum(['viewer', 'agent', 'operator', 'admin']),
+    envs: z.array(z.string()).max(100).optional(),
+    hosts: z.array(z.string()).max(100).optional(),
+  })
+  .strict()
 
 function target(params: KeyParams): {env: string; key: string} {
   return {env: validateEnv(params.env), key: validateKey(params['*'])}
@@ -58,7 +65,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', {parseAs: 'buffer'}, (_request, body, done) => done(null, body))
 
-  const authorize: RouteContext['authorize'] = (headers, role) => tokens.authorize(headers.authorization as string | undefined, role)
+  const authorize: RouteContext['authorize'] = (headers, action, target) => tokens.authorize(headers.authorization as string | undefined, action, target)
   const ctx: RouteContext = {
     center,
     authorize,
@@ -95,7 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
 
   app.get('/api/v1/config/:env/*', async (request: FastifyRequest<{Params: KeyParams; Querystring: {version?: string}}>, reply) => {
-    authorize(request.headers, 'viewer')
+    authorize(request.headers, 'read', request.params)
     const {env, key} = target(request.params)
     if (request.query.version !== undefined) {
       const {meta, content} = await center.versionContent(env, key, parseVersion(request.query.version))
@@ -108,7 +115,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
 
   app.put('/api/v1/config/:env/*', async (request: FastifyRequest<{Params: KeyParams}>, reply) => {
-    const caller = authorize(request.headers, 'operator')
+    const caller = authorize(request.headers, 'write', request.params)
     const {env, key} = target(request.params)
     const content = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
     checkSize(content, maxBytes)
@@ -122,14 +129,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
 
   app.get('/api/v1/history/:env/*', async (request: FastifyRequest<{Params: KeyParams; Querystring: {limit?: string}}>) => {
-    authorize(request.headers, 'viewer')
+    authorize(request.headers, 'view', request.params)
     const {env, key} = target(request.params)
     const limit = request.query.limit === undefined ? 100 : parseVersion(request.query.limit, 'limit')
     return {env, key, versions: await center.historyOf(env, key, limit)}
   })
 
   app.post('/api/v1/rollback/:env/*', async (request: FastifyRequest<{Params: KeyParams}>, reply) => {
-    const caller = authorize(request.headers, 'operator')
+    const caller = authorize(request.headers, 'write', request.params)
     const {env, key} = target(request.params)
     const body = parseJsonBody(request.body, rollbackBody)
     const result = await center.rollback(env, key, body.to, caller.name, body.message)
@@ -137,7 +144,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
 
   app.get('/api/v1/keys/:env', async (request: FastifyRequest<{Params: {env: string}; Querystring: {prefix?: string}}>) => {
-    authorize(request.headers, 'viewer')
+    authorize(request.headers, 'read', request.params)
     const env = validateEnv(request.params.env)
     const prefix = request.query.prefix ? request.query.prefix.replace(/\/?$/, '/') : ''
     const keys = (await center.list(env)).filter((k) => k.key.startsWith(prefix))
@@ -145,16 +152,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
 
   app.get('/api/v1/envs', async (request) => {
-    authorize(request.headers, 'viewer')
-    return {envs: await center.envs()}
+    // Whoever may read keys may learn which envs exist; an env-scoped token, its own envs only.
+    const caller = authorize(request.headers, 'read')
+    const envs = await center.envs()
+    return {envs: caller.envs ? envs.filter((entry) => caller.envs!.includes(entry.env)) : envs}
   })
 
   app.get('/api/v1/audit', async (request: FastifyRequest<{Querystring: {since?: string; limit?: string}}>) => {
-    authorize(request.headers, 'viewer')
+    const caller = authorize(request.headers, 'view')
     const since = request.query.since ? new Date(request.query.since) : undefined
     if (since && Number.isNaN(since.getTime())) throw badInput(`invalid --since "${request.query.since}"`, 'use an ISO date like 2026-11-01 or 2026-11-01T10:00:00Z')
     const limit = request.query.limit === undefined ? 1000 : parseVersion(request.query.limit, 'limit')
-    return {entries: await audit.list(since, limit)}
+    const entries = await audit.list(since, limit)
+    // An env-scoped token sees the entries of its envs only (audit spans every env).
+    return {entries: caller.envs ? entries.filter((entry) => entry.env !== undefined && caller.envs!.includes(entry.env)) : entries}
   })
 
   app.get('/api/v1/tokens', async (request) => {
@@ -165,9 +176,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.post('/api/v1/tokens', async (request, reply) => {
     const caller = authorize(request.headers, 'admin')
     const body = parseJsonBody(request.body, tokenBody)
-    const token = await tokens.create(body.name, body.role)
-    await audit.record({actor: caller.name, action: 'token-create', detail: `${body.name} (${body.role})`})
-    return reply.status(201).send({name: body.name, role: body.role, token})
+    const token = await tokens.create(body.name, body.role, {envs: body.envs, hosts: body.hosts})
+    const scope = [body.envs?.length ? `envs ${body.envs.join(',')}` : '', body.hosts?.length ? `hosts ${body.hosts.join(',')}` : ''].filter(Boolean)
+    await audit.record({actor: caller.name, action: 'token-create', detail: `${body.name} (${[body.role, ...scope].join('; ')})`})
+    return reply.status(201).send({name: body.name, role: body.role, ...(body.envs?.length ? {envs: body.envs} : {}), ...(body.hosts?.length ? {hosts: body.hosts} : {}), token})
   })
 
   app.delete('/api/v1/tokens/:name', async (request: FastifyRequest<{Params: {name: string}}>) => {

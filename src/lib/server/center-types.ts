@@ -1,9 +1,24 @@
 // The contract between the HTTP layer (routes) and the center's logic (center.ts).
 import type {VersionKind, VersionMeta} from '../model.js'
 
-export type Role = 'viewer' | 'operator' | 'admin'
+export type Role = 'viewer' | 'agent' | 'operator' | 'admin'
 
-export interface Caller {
+/** What a route does; tokens.ts holds the one table of which roles may do it. */
+export type Action = 'read' | 'view' | 'report' | 'write' | 'admin'
+
+/** What a request is about: routes pass their params (env, host), and a scoped token is held to them. */
+export interface Target {
+  env?: string
+  host?: string
+}
+
+/** A token may be limited to envs and, for role agent, to hosts matching patterns (undefined: all). */
+export interface TokenScope {
+  envs?: string[]
+  hosts?: string[]
+}
+
+export interface Caller extends TokenScope {
   name: string
   role: Role
 }
@@ -52,8 +67,8 @@ export interface CenterApi {
 /** What serve hands to each group of routes. */
 export interface RouteContext {
   center: CenterApi
-  /** Checks the request's bearer token; throws StconfError 401 (missing/wrong) or 403 (role too low). */
-  authorize(headers: Record<string, string | string[] | undefined>, role: Role): Caller
+  /** Checks the request's bearer token; throws StconfError 401 (missing/wrong) or 403 (role too low, or outside its scope). */
+  authorize(headers: Record<string, string | string[] | undefined>, action: Action, target?: Target): Caller
   /** Records one line in the audit log. */
   audit(entry: {actor: string; action: string; env?: string; key?: string; version?: number; detail?: string}): Promise<void>
   /** Present in ZooKeeper mode: the shared client and the root (e.g. /stconf). */

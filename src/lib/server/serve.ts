@@ -2,11 +2,12 @@
 import {mkdir} from 'node:fs/promises'
 import {resolve} from 'node:path'
 import type {FastifyInstance} from 'fastify'
-import {badInput} from '../errors.js'
+import {badInput, isStconfError} from '../errors.js'
 import {fileError} from '../fs-errors.js'
 import {DEFAULT_MAX_BYTES} from '../model.js'
 import type {ConfigStore} from '../store/types.js'
 import type {ZkConnectionEvent} from '../zk/connection-events.js'
+import {digestId, parseDigestAuth, type AclPolicy} from '../zk/layout.js'
 import {buildApp} from './app.js'
 import {AuditLog} from './audit.js'
 import {Center} from './center.js'
@@ -20,7 +21,12 @@ export interface ServeOptions {
   dataDir: string
   zk?: string
   zkRoot: string
+  /** serve's own digest identity (user:password), the writer */
   zkAuth?: string
+  /** the machine identity agents and apps use (user:password): creates and deletes reports, elections */
+  zkAgentAuth?: string
+  /** no access at all for the world; serve and the machine identity read */
+  zkClosed?: boolean
   zkSessionTimeoutMs?: number
   maxBytes?: number
   adminToken?: string
@@ -35,6 +41,8 @@ export interface RunningServer {
   newAdminToken?: string
   /** every committed change (push, rollback, out-of-band), for logging */
   onChange: Center['onChange']
+  /** ZooKeeper mode: the start-up ACL pass (resolves once ZooKeeper answered; may be after listening) */
+  zkAcls?: Promise<import('../zk/acl-upkeep.js').AclPass>
   close(): Promise<void>
 }
 
@@ -45,6 +53,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw badInput(`invalid --zk "${options.zk}"`, 'use host:port[,host:port...], e.g. --zk 127.0.0.1:2181')
   }
 
+  const policy = zkPolicy(options)
   if (!/^(\/[A-Za-z0-9._-]+)+$/.test(options.zkRoot)) throw badInput(`invalid --zk-root "${options.zkRoot}"`, 'use an absolute znode path like /stconf')
   const dataDir = resolve(options.dataDir)
   try {
@@ -61,11 +70,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   let store: ConfigStore
   let zk: {client: import('../zk/zk-client.js').ZkClient; root: string} | undefined
+  let zkAcls: RunningServer['zkAcls']
   if (options.zk) {
     // Only ZooKeeper mode loads the ZooKeeper client.
     const {ZkClient} = await import('../zk/zk-client.js')
     const {ZkStore} = await import('../store/zk-store.js')
-    const client = new ZkClient({connect: options.zk, sessionTimeoutMs: options.zkSessionTimeoutMs ?? 10_000, auth: options.zkAuth})
+    const {ZkLayout} = await import('../zk/layout.js')
+    const {prepareTree} = await import('../zk/acl-upkeep.js')
+    const layout = new ZkLayout(options.zkRoot)
+    const client = new ZkClient({
+      connect: options.zk,
+      sessionTimeoutMs: options.zkSessionTimeoutMs ?? 10_000,
+      auth: options.zkAuth,
+      // As the machine identity too: it reads and administers what agents create (layout.ts).
+      alsoAuth: options.zkAgentAuth ? [options.zkAgentAuth] : [],
+      acl: (path) => layout.aclFor(path, policy),
+    })
     if (options.onZkConnection) {
       const {watchConnection} = await import('../zk/connection-events.js')
       watchConnection(client, options.onZkConnection) // before start(): the first connection is news too
@@ -74,6 +94,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     client.start()
     zk = {client, root: options.zkRoot}
     store = new ZkStore(client, options.zkRoot)
+    // As soon as ZooKeeper answers; serve starts regardless (below).
+    zkAcls = untilDone(() => prepareTree(client, layout, policy), client)
   } else {
     const {EmbeddedStore} = await import('../store/embedded.js')
     store = new EmbeddedStore(dataDir, history)
@@ -81,6 +103,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const center = new Center(store, history, audit)
   await center.start()
+  // ZooKeeper answered during start-up: finish the ACL pass before listening, so that a center that
+  // answers has its ACLs in place (bounded: a pass held up by ZooKeeper goes on in the background).
+  if (zk?.client.connected && zkAcls) await Promise.race([zkAcls.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
   let app: FastifyInstance
   try {
     app = await buildApp({center, tokens, audit, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, zk})
@@ -101,6 +126,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url: `http://${host}:${address.port}`,
     mode: center.mode,
     newAdminToken,
+    zkAcls,
     onChange: (listener) => center.onChange(listener),
     async close() {
       await app.close()
@@ -108,5 +134,38 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       zk?.client.close()
       await releaseLock()
     },
+  }
+}
+
+/** The ACL policy of serve's flags; bad combinations are bad input, before anything starts. */
+function zkPolicy(options: ServeOptions): AclPolicy {
+  if (options.zkAuth !== undefined) parseDigestAuth(options.zkAuth, '--zk-auth')
+  if (options.zkAgentAuth !== undefined) parseDigestAuth(options.zkAgentAuth, '--zk-agent-auth')
+  if (!options.zkAuth && (options.zkAgentAuth || options.zkClosed)) {
+    const flag = options.zkClosed ? '--zk-closed' : '--zk-agent-auth'
+    throw badInput(`${flag} needs --zk-auth`, 'without a writer identity for serve the whole tree is open; set --zk-auth user:password too')
+  }
+
+  if (options.zkAuth && options.zkAgentAuth && parseDigestAuth(options.zkAuth, '').user === parseDigestAuth(options.zkAgentAuth, '').user) {
+    throw badInput('--zk-agent-auth must name another user than --zk-auth', 'machines and serve need two identities, e.g. stconf:... and stconf-agents:...')
+  }
+
+  return {
+    writer: options.zkAuth ? digestId(options.zkAuth) : undefined,
+    machine: options.zkAgentAuth ? digestId(options.zkAgentAuth) : undefined,
+    closed: options.zkClosed ?? false,
+  }
+}
+
+/** Run `pass` once ZooKeeper is connected, again after each failure (ZooKeeper down), until it succeeds or the client closes. */
+async function untilDone<T>(pass: () => Promise<T>, client: import('../zk/zk-client.js').ZkClient): Promise<T> {
+  for (;;) {
+    try {
+      await client.waitConnected(60_000)
+      return await pass()
+    } catch (error) {
+      if (!isStconfError(error) || error.code !== 'unavailable' || client.isClosed) throw error
+      await new Promise((resolve) => setTimeout(resolve, 1000).unref())
+    }
   }
 }

@@ -9,6 +9,7 @@
 // scanIntervalMs as a safety net, since watches fire once and miss what happens before re-arming).
 import {conflict} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
+import {ZkLayout} from '../zk/layout.js'
 import {ZkClient, ZkConflictError, zkPath, type ZkOp} from '../zk/zk-client.js'
 import type {ConfigStore, ForeignChange, StoredCurrent} from './types.js'
 
@@ -27,12 +28,17 @@ export class ZkStore implements ConfigStore {
   private readonly seen = new Map<string, string>()
   private onForeign?: (change: ForeignChange) => Promise<void>
   private firstScanDone = false
+  private readonly layout: ZkLayout
+  /** envs whose instances/elections directories exist: agents of a new env report there */
+  private readonly envsReady = new Set<string>()
 
   constructor(
     readonly zk: ZkClient,
     readonly root: string,
     private readonly scanIntervalMs = 2000,
-  ) {}
+  ) {
+    this.layout = new ZkLayout(root)
+  }
 
   async start(): Promise<void> {
     // Watches die with a session: forget which ones are armed so the next scan re-arms them all.
@@ -40,7 +46,7 @@ export class ZkStore implements ConfigStore {
     this.zk.on('connected', () => this.triggerScan())
     try {
       await this.zk.waitConnected()
-      for (const dir of ['config', 'meta', 'instances']) await this.zk.mkdirp(zkPath(this.root, dir))
+      for (const dir of this.layout.topDirs()) await this.zk.mkdirp(dir)
     } catch {
       // ZooKeeper is down at start: serve still starts, answers 503 and catches up when it returns.
     }
@@ -82,6 +88,7 @@ export class ZkStore implements ConfigStore {
     }
 
     if (!current || !contentStat) await this.ensureParents(configPath, metaPath)
+    if (!current) await this.ensureEnv(env)
     const ops: ZkOp[] = [
       contentStat
         ? {op: 'set', path: configPath, data: content, version: contentStat.version}
@@ -222,6 +229,13 @@ export class ZkStore implements ConfigStore {
     }
   }
 
+  /** Only serve may create children of instances/ and elections/, so it makes a new env's directories. */
+  private async ensureEnv(env: string): Promise<void> {
+    if (this.envsReady.has(env)) return
+    for (const dir of this.layout.envDirs(env)) await this.zk.mkdirp(dir)
+    this.envsReady.add(env)
+  }
+
   private async ensureParents(...paths: string[]): Promise<void> {
     for (const path of paths) await this.zk.mkdirp(path.slice(0, path.lastIndexOf('/')))
   }
@@ -233,11 +247,11 @@ export class ZkStore implements ConfigStore {
   }
 
   private configPath(env: string, key: string): string {
-    return zkPath(this.root, 'config', env, key)
+    return this.layout.config(env, key)
   }
 
   private metaPath(env: string, key: string): string {
-    return zkPath(this.root, 'meta', env, key)
+    return this.layout.meta(env, key)
   }
 }
 

@@ -14,6 +14,7 @@ import {EventEmitter} from 'node:events'
 import {createRequire} from 'node:module'
 import type * as Zk from 'node-zookeeper-client'
 import {unavailable, StconfError} from '../errors.js'
+import type {AclEntry} from './layout.js'
 
 const require = createRequire(import.meta.url)
 
@@ -23,8 +24,15 @@ export interface ZkOptions {
   sessionTimeoutMs?: number
   /** deadline of one call, waiting for a connection included */
   opTimeoutMs?: number
-  /** "user:password" for digest auth; nodes are then created writable only by that identity */
+  /** "user:password": this client's digest identity */
   auth?: string
+  /** further identities of the same session (serve also holds the machine identity, see layout.ts) */
+  alsoAuth?: string[]
+  /**
+   * The ACL of each node this client creates (src/lib/zk/layout.ts decides it for stconf's tree).
+   * Default: open to all without auth, else writable by this identity and readable by all.
+   */
+  acl?: (path: string) => AclEntry[]
 }
 
 export interface ZkStat {
@@ -44,6 +52,21 @@ export type ZkOp =
 export class ZkConflictError extends Error {
   constructor(readonly zkCode: 'NO_NODE' | 'NODE_EXISTS' | 'BAD_VERSION' | 'NOT_EMPTY', readonly path?: string) {
     super(`ZooKeeper: ${zkCode}${path ? ` at ${path}` : ''}`)
+  }
+}
+
+/**
+ * ZooKeeper said no: this client's identity (or its lack of one) may not do `what` (NoAuth), or its
+ * credentials were rejected (AuthFailed). Callers add what to set; see src/lib/agent/refusals.ts.
+ */
+export class ZkRefusedError extends StconfError {
+  constructor(
+    readonly what: string,
+    readonly zkCode: string,
+    readonly authenticated: boolean,
+  ) {
+    super('forbidden', `ZooKeeper refused ${what} (${zkCode}, ${authenticated ? 'with this client\'s digest identity' : 'without credentials'})`, 'check the ZooKeeper identity: --zk-auth for serve, zkAuth for an agent')
+    this.name = 'ZkRefusedError'
   }
 }
 
@@ -70,6 +93,8 @@ export class ZkClient extends EventEmitter {
   private readonly sessionTimeoutMs: number
   private readonly opTimeoutMs: number
   private readonly auth?: string
+  private readonly aclOf?: (path: string) => AclEntry[]
+  private readonly alsoAuth: string[]
   private client?: Zk.Client
   private connectedFlag = false
   private sessionId = ''
@@ -85,11 +110,17 @@ export class ZkClient extends EventEmitter {
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000
     this.opTimeoutMs = options.opTimeoutMs ?? 5000
     this.auth = options.auth
+    this.aclOf = options.acl
+    this.alsoAuth = options.alsoAuth ?? []
     this.setMaxListeners(0)
   }
 
   get connected(): boolean {
     return this.connectedFlag
+  }
+
+  get isClosed(): boolean {
+    return this.closed
   }
 
   /** The current session id (hex), '' before the first connection. */
@@ -137,16 +168,16 @@ export class ZkClient extends EventEmitter {
     })
   }
 
-  acl(): Zk.ACL[] {
+  /** The ACL a create of `path` passes: explicit, never the raw client's implicit open default. */
+  acl(path: string): Zk.ACL[] {
     const {ACL, Id, Permission} = zk()
-    // Explicit, never the client's implicit default: open unless digest auth is configured.
+    if (this.aclOf) return this.aclOf(path).map((entry) => new ACL(entry.perms, new Id(entry.scheme, entry.id)))
     if (!this.auth) return [new ACL(Permission.ALL, new Id('world', 'anyone'))]
-    // Writable by the authenticated identity only; readable by everyone (agents read without auth).
     return [new ACL(Permission.ALL, new Id('auth', '')), new ACL(Permission.READ, new Id('world', 'anyone'))]
   }
 
   async getData(path: string, watcher?: Watcher): Promise<{data: Buffer; stat: ZkStat} | null> {
-    return this.call<{data: Buffer; stat: ZkStat} | null>((client, done) =>
+    return this.call<{data: Buffer; stat: ZkStat} | null>(`read ${path}`, (client, done) =>
       client.getData(path, watcher ? () => watcher() : undefined!, (error, data, stat) =>
         done(error, error ? undefined : {data: data ?? Buffer.alloc(0), stat: statOf(stat)}),
       ),
@@ -154,50 +185,87 @@ export class ZkClient extends EventEmitter {
   }
 
   async exists(path: string, watcher?: Watcher): Promise<ZkStat | null> {
-    return this.call<ZkStat | null>((client, done) =>
+    return this.call<ZkStat | null>(`exists ${path}`, (client, done) =>
       client.exists(path, watcher ? () => watcher() : undefined!, (error, stat) => done(error, stat ? statOf(stat) : null)),
     )
   }
 
   async getChildren(path: string, watcher?: Watcher): Promise<string[] | null> {
-    return this.call<string[] | null>((client, done) =>
+    return this.call<string[] | null>(`list ${path}`, (client, done) =>
       client.getChildren(path, watcher ? () => watcher() : undefined!, (error, children) => done(error, children)),
     )
   }
 
   async create(path: string, data: Buffer, ephemeral = false): Promise<void> {
     const {CreateMode} = zk()
-    await this.call<void>((client, done) =>
-      client.create(path, data, this.acl(), ephemeral ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT, (error) =>
+    await this.call<void>(`create ${path}`, (client, done) =>
+      client.create(path, data, this.acl(path), ephemeral ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT, (error) =>
         done(error, undefined),
       ),
     )
   }
 
+  /** Create `path` and its missing ancestors, each with its own ACL (the raw mkdirp gives all one ACL). */
   async mkdirp(path: string): Promise<void> {
-    const {CreateMode} = zk()
-    await this.call<void>((client, done) =>
-      client.mkdirp(path, Buffer.alloc(0), this.acl(), CreateMode.PERSISTENT, (error) => done(error, undefined)),
+    const parts = path.split('/').filter(Boolean)
+    for (let depth = 1; depth <= parts.length; depth++) {
+      const prefix = '/' + parts.slice(0, depth).join('/')
+      if (await this.exists(prefix)) continue
+      try {
+        await this.create(prefix, Buffer.alloc(0))
+      } catch (error) {
+        if (!(error instanceof ZkConflictError && error.zkCode === 'NODE_EXISTS')) throw error
+      }
+    }
+  }
+
+  /** A node's ACL and its ACL version; null when there is no such node. */
+  async getAcl(path: string): Promise<{acl: AclEntry[]; aclVersion: number} | null> {
+    return this.call<{acl: AclEntry[]; aclVersion: number} | null>(`getAcl ${path}`, (client, done) =>
+      client.getACL(path, (error, acls, stat) =>
+        done(
+          error,
+          error
+            ? undefined
+            : {
+                // The typings lack the fields every ACL object has (lib/ACL.js, lib/Id.js).
+                acl: ((acls ?? []) as unknown as Array<{permission: number; id: {scheme: string; id: string}}>).map((entry) => ({
+                  perms: entry.permission,
+                  scheme: entry.id.scheme,
+                  id: entry.id.id,
+                })),
+                aclVersion: (stat as unknown as {aversion: number}).aversion,
+              },
+        ),
+      ),
     )
   }
 
+  /** Replace a node's ACL (needs ADMIN on it); `aclVersion` -1 = whatever it is now. */
+  async setAcl(path: string, acl: AclEntry[], aclVersion = -1): Promise<void> {
+    const {ACL, Id} = zk()
+    const acls = acl.map((entry) => new ACL(entry.perms, new Id(entry.scheme, entry.id)))
+    await this.call<void>(`setAcl ${path}`, (client, done) => client.setACL(path, acls, aclVersion, (error) => done(error, undefined)))
+  }
+
   async setData(path: string, data: Buffer, version = -1): Promise<ZkStat> {
-    return this.call<ZkStat>((client, done) =>
+    return this.call<ZkStat>(`write ${path}`, (client, done) =>
       client.setData(path, data, version, (error, stat) => done(error, error ? undefined : statOf(stat))),
     )
   }
 
   async remove(path: string, version = -1): Promise<void> {
-    await this.call<void>((client, done) => client.remove(path, version, (error) => done(error, undefined)))
+    await this.call<void>(`delete ${path}`, (client, done) => client.remove(path, version, (error) => done(error, undefined)))
   }
 
   /** All ops or none (ZooKeeper multi). Throws ZkConflictError when a version check or existence fails. */
   async multi(ops: ZkOp[]): Promise<void> {
     const {CreateMode} = zk()
-    await this.call<void>((client, done) => {
+    const what = `${ops.length > 1 ? `a multi of ${ops.length} ops on` : 'a multi on'} ${ops[0]?.path ?? '(nothing)'}`
+    await this.call<void>(what, (client, done) => {
       const tx = client.transaction()
       for (const op of ops) {
-        if (op.op === 'create') tx.create(op.path, op.data, this.acl(), op.ephemeral ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT)
+        if (op.op === 'create') tx.create(op.path, op.data, this.acl(op.path), op.ephemeral ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT)
         else if (op.op === 'set') tx.setData(op.path, op.data, op.version)
         else if (op.op === 'check') tx.check(op.path, op.version)
         else tx.remove(op.path, op.version)
@@ -211,7 +279,7 @@ export class ZkClient extends EventEmitter {
   }
 
   /** Run one raw call with a deadline; maps ZooKeeper errors to conflicts or 'unavailable'. */
-  private async call<T>(send: (client: Zk.Client, done: (error: unknown, value: T | undefined) => void) => void): Promise<T> {
+  private async call<T>(what: string, send: (client: Zk.Client, done: (error: unknown, value: T | undefined) => void) => void): Promise<T> {
     const deadline = Date.now() + this.opTimeoutMs
     await this.waitConnected(this.opTimeoutMs)
     const client = this.client
@@ -221,14 +289,14 @@ export class ZkClient extends EventEmitter {
       send(client, (error, value) => {
         clearTimeout(timer)
         if (!error) return resolve(value as T)
-        const mapped = this.mapError(error)
+        const mapped = this.mapError(error, what)
         if (mapped === null) return resolve(null as T) // NO_NODE on a read: the node is simply not there
         reject(mapped)
       })
     })
   }
 
-  private mapError(error: unknown): Error | null {
+  private mapError(error: unknown, what: string): Error | null {
     const name = (error as {name?: string}).name
     const {Exception} = zk()
     const code = (error as {code?: number}).code
@@ -243,7 +311,7 @@ export class ZkClient extends EventEmitter {
         return new ZkConflictError('NOT_EMPTY')
       case Exception.NO_AUTH:
       case Exception.AUTH_FAILED:
-        return new StconfError('forbidden', `ZooKeeper refused access (${name})`, 'check --zk-auth')
+        return new ZkRefusedError(what, name ?? 'NO_AUTH', this.auth !== undefined)
       default:
         return this.unreachable()
     }
@@ -257,7 +325,7 @@ export class ZkClient extends EventEmitter {
     const {createClient, State} = zk()
     const client = createClient(this.connectString, {sessionTimeout: this.sessionTimeoutMs, spinDelay: 200, retries: 0})
     this.client = client
-    if (this.auth) client.addAuthInfo('digest', Buffer.from(this.auth))
+    for (const auth of [this.auth, ...this.alsoAuth]) if (auth) client.addAuthInfo('digest', Buffer.from(auth))
     client.on('state', (state: Zk.State) => {
       if (client !== this.client) return // a replaced client's last words
       if (state === State.SYNC_CONNECTED) {
