@@ -3,6 +3,8 @@ import * as Flags from '@oclif/core/flags'
 import {StconfCommand, clientFlags} from '../lib/cli/base.js'
 import {ApiClient, type PushAnswer} from '../lib/client/api-client.js'
 import {pushFile, target} from '../lib/client/operations.js'
+import type {RolloutResult} from '../lib/client/rollout.js'
+import {waitAndReport, waitFlags, waitTimeout} from '../lib/cli/wait.js'
 
 export default class Push extends StconfCommand {
   static override summary = 'Publish a local file as the next version of a key'
@@ -15,6 +17,7 @@ unless --allow-empty. The first key of an env creates it ("created env <env>" on
     '<%= config.bin %> push game/conf.ini --file build/conf.ini --env staging',
     'cat conf.ini | <%= config.bin %> push game/conf.ini --file - --expect-version 7',
     '<%= config.bin %> push game/maintenance.flag --env prod --allow-empty',
+    '<%= config.bin %> push game/conf.ini --env prod --wait --wait-timeout 2m',
   ]
 
   static override enableJsonFlag = true
@@ -25,12 +28,14 @@ unless --allow-empty. The first key of an env creates it ("created env <env>" on
     message: Flags.string({char: 'm', description: 'why this change (kept in history and audit)'}),
     'expect-version': Flags.integer({description: 'refuse unless the current version is N (0 = new key)', min: 0}),
     validate: Flags.boolean({description: 'syntax-check known formats before pushing', default: true, allowNo: true}),
+    ...waitFlags,
     'allow-empty': Flags.boolean({description: 'publish an empty (0-byte) file; refused without it'}),
   }
 
-  async run(): Promise<PushAnswer> {
+  async run(): Promise<PushAnswer & {wait?: RolloutResult}> {
     const {args, flags} = await this.parse(Push)
     const client = new ApiClient({server: flags.server, token: flags.token})
+    const wait = waitTimeout(flags)
     const result = await pushFile(client, target(flags.env, args.key), {
       file: flags.file,
       message: flags.message,
@@ -45,6 +50,10 @@ unless --allow-empty. The first key of an env creates it ("created env <env>" on
         ? `pushed ${result.env}/${result.key} as version ${result.version} (${result.size} bytes, sha256 ${result.sha256.slice(0, 12)})`
         : `unchanged: ${result.env}/${result.key} is already these bytes (version ${result.version}); no new version`,
     )
-    return result
+    if (!wait) return result
+    const waited = await waitAndReport(client, result, wait)
+    this.log(waited.lines)
+    this.exitWith(waited.error)
+    return {...result, wait: waited.result}
   }
 }

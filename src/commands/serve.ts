@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {StconfCommand} from '../lib/cli/base.js'
 import {formatErrorLine} from '../lib/errors.js'
+import {durationFlag} from '../lib/duration.js'
 import {describeConnection} from '../lib/zk/connection-events.js'
 
 export default class Serve extends StconfCommand {
@@ -18,6 +19,7 @@ older versions): see docs/security.md.`
     '<%= config.bin %> serve --port 7070 --data /var/lib/stconf-center',
     '<%= config.bin %> serve --zk zk1:2181,zk2:2181,zk3:2181 --zk-root /stconf --host 0.0.0.0',
     'STCONF_ZK_AUTH=stconf:<secret> STCONF_ZK_AGENT_AUTH=stconf-agents:<secret2> <%= config.bin %> serve --zk zk1:2181 --zk-closed',
+    '<%= config.bin %> serve --instance-retention 30d',
   ]
 
   static override flags = {
@@ -34,10 +36,12 @@ older versions): see docs/security.md.`
     'zk-closed': Flags.boolean({description: 'closed center: the world may not even read; serve and the machine identity read (configs with secrets)'}),
     'zk-session-timeout': Flags.integer({description: 'ZooKeeper session timeout in ms', default: 10_000, min: 1000}),
     'max-bytes': Flags.integer({description: 'largest accepted file', default: 1024 * 1024, min: 1}),
+    'instance-retention': Flags.string({description: 'how long offline and stopped instances stay listed by `stconf status`', default: '7d', helpValue: '<duration>'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Serve)
+    const instanceRetentionMs = durationFlag(flags['instance-retention'], '--instance-retention')
     const {startServer} = await import('../lib/server/serve.js')
     const server = await startServer({
       port: flags.port,
@@ -51,6 +55,7 @@ older versions): see docs/security.md.`
       zkSessionTimeoutMs: flags['zk-session-timeout'],
       maxBytes: flags['max-bytes'],
       adminToken: process.env.STCONF_ADMIN_TOKEN || undefined,
+      instanceRetentionMs,
       onZkConnection: (event) => this.log(`${event.time} ${describeConnection(event)}`),
     })
     if (server.newAdminToken) {

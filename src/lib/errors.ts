@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'too-large' // over the size limit
   | 'unavailable' // ZooKeeper or the server cannot be reached
   | 'failed' // a check/reload command failed
+  | 'not-converged' // instances pending, behind or offline; a --wait that timed out
 
 export const EXIT_CODES: Record<ErrorCode, number> = {
   'bad-input': 2,
@@ -21,6 +22,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   'too-large': 2,
   unavailable: 6,
   failed: 7,
+  'not-converged': 8,
 }
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -32,6 +34,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   'too-large': 413,
   unavailable: 503,
   failed: 500,
+  'not-converged': 409, // not sent by serve today; a fleet state, not a request error
 }
 
 export class StconfError extends Error {

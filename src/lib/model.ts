@@ -79,3 +79,36 @@ export function formatBytes(n: number): string {
   if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`
   return `${n} B`
 }
+
+// Instance names (design.md, "Rules several issues share"): `<host>` for the host's agent,
+// `<host>@<app>` for an app (or a second agent with `app:`), `<host>@<app>.<n>` where several
+// processes of one app share a host. Hosts may contain dots, so `.<n>` only follows an app.
+export const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+export const APP_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}(\.\d{1,6})?$/
+const INSTANCE_RE = /^([A-Za-z0-9][A-Za-z0-9._-]{0,127})(?:@([A-Za-z0-9][A-Za-z0-9_-]{0,63})(?:\.(\d{1,6}))?)?$/
+const INSTANCE_HINT = 'an instance is <host>, <host>@<app> or <host>@<app>.<n> (host: letters, digits, ".", "_", "-"; app: letters, digits, "_", "-")'
+
+export interface InstanceName {
+  host: string
+  app?: string
+  /** the process number when several processes of one app share a host */
+  n?: number
+}
+
+export function parseInstanceName(name: string): InstanceName {
+  const match = INSTANCE_RE.exec(name)
+  if (!match) throw badInput(`invalid instance "${name}"`, INSTANCE_HINT)
+  const [, host, app, n] = match
+  return {host, ...(app ? {app} : {}), ...(n === undefined ? {} : {n: Number(n)})}
+}
+
+export function validateInstanceName(name: string): string {
+  parseInstanceName(name)
+  return name
+}
+
+/** `app` may carry its `.<n>` already (an agent config's `app: game.2`). */
+export function formatInstanceName(host: string, app?: string, n?: number): string {
+  if (!app) return host
+  return n === undefined ? `${host}@${app}` : `${host}@${app}.${n}`
+}

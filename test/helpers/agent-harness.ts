@@ -107,6 +107,8 @@ export interface AgentSetup {
   source: string
   env?: string
   host?: string
+  /** the instance is then <host>@<app> */
+  app?: string
   token?: string
   zkAuth?: string
   pollInterval?: string

@@ -6,6 +6,7 @@ import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {badInput, formatErrorLine, isStconfError, type StconfError} from '../errors.js'
 import type {VersionMeta} from '../model.js'
+import {sleep} from '../sleep.js'
 import type {ZkClient} from '../zk/zk-client.js'
 import {ManagedFile, Pipeline} from './apply.js'
 import type {AgentConfig} from './config.js'
@@ -44,27 +45,13 @@ export interface OnceResult {
   refused: StconfError[]
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve()
-    const timer = setTimeout(resolve, ms)
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        resolve()
-      },
-      {once: true},
-    )
-  })
-
 export function createSource(config: AgentConfig, logger: Logger, zkClient?: ZkClient, refusals?: RefusalLog): Source {
   if (config.source.kind === 'zk') {
     return new ZkSource({
       connect: config.source.connect,
       root: config.source.root,
       env: config.env,
-      host: config.host,
+      instance: config.instance,
       sessionTimeoutMs: config.sessionTimeoutMs,
       logger,
       auth: config.zkAuth,
@@ -77,7 +64,7 @@ export function createSource(config: AgentConfig, logger: Logger, zkClient?: ZkC
     url: config.source.url,
     token: config.token,
     env: config.env,
-    host: config.host,
+    instance: config.instance,
     heartbeatMs: Math.min(Math.max(config.pollIntervalMs * 2.5, 5000), 30_000),
     logger,
     refusals,
@@ -131,7 +118,9 @@ export class Agent {
   report(): InstanceReport {
     const {config, agentVersion} = this.options
     return {
+      instance: config.instance,
       host: config.host,
+      ...(config.app ? {app: config.app} : {}),
       pid: process.pid,
       agentVersion,
       startedAt: this.startedAt,
@@ -160,7 +149,7 @@ export class Agent {
   async start(): Promise<void> {
     await this.prepare()
     const {logger, config} = this.options
-    logger.info('agent started', {source: this.source.description, env: config.env, host: config.host, files: this.files.length})
+    logger.info('agent started', {source: this.source.description, env: config.env, instance: config.instance, files: this.files.length})
     await this.source.start(
       this.files.map((file) => file.key),
       (key) => this.changed(key),
@@ -376,7 +365,7 @@ export class Agent {
     await Promise.allSettled([...this.running.values()])
     await this.pipeline.idle(true)
     await this.reporting?.catch(() => undefined)
-    await this.source.stop()
+    await this.source.stop(this.report())
     this.options.logger.info('agent stopped')
   }
 }

@@ -55,6 +55,7 @@ export class ManagedFile {
       status: this.status,
       appliedAt: this.applied?.appliedAt ?? null,
       error: this.error,
+      failedVersion: this.failed?.version ?? null,
     }
   }
 
@@ -193,6 +194,11 @@ class ReloadGroup {
     return this.batch.get(file)
   }
 
+  /** Resolves once no reload (or its rollback) of this group runs. */
+  async notRunning(): Promise<void> {
+    while (this.running) await this.running
+  }
+
   /** Run the pending reload now (agent stopping, or --once). */
   flush(): void {
     if (this.batch.size > 0 && !this.running) this.fire()
@@ -277,6 +283,14 @@ export class Pipeline {
     const {logger} = this.options
     const spec = file.spec
     const group = spec.reload ? this.group(spec.reload) : undefined
+    if (group) {
+      // While a reload runs, the destination holds bytes that may yet be rolled back: comparing with
+      // them would adopt a version whose reload is failing (reported ok, then left in place as
+      // "applied" after the rollback). Wait for it, and do not retry what it just failed.
+      await group.notRunning()
+      if (file.failed && file.failed.version === meta.version && file.failed.sha256 === meta.sha256) return
+    }
+
     const target = await resolveTarget(spec.dest)
     // 1. Same bytes as on disk: adopt the version, nothing to reload.
     const onDisk = await readIfExists(target)

@@ -5,8 +5,9 @@ import {hostname} from 'node:os'
 import {isAbsolute, normalize} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {z} from 'zod'
+import {parseDuration} from '../duration.js'
 import {badInput, StconfError} from '../errors.js'
-import {validateEnv, validateKey} from '../model.js'
+import {APP_RE, formatInstanceName, HOST_RE, validateEnv, validateKey} from '../model.js'
 
 export type SourceSpec =
   | {kind: 'zk'; connect: string; root: string; url: string}
@@ -27,6 +28,10 @@ export interface AgentConfig {
   source: SourceSpec
   env: string
   host: string
+  /** set on the rare host with a second agent: the instance is then <host>@<app> */
+  app?: string
+  /** the name this agent reports under: <host> or <host>@<app> */
+  instance: string
   token?: string
   /** the machine identity for ZooKeeper, user:password (zkAuth, else $STCONF_ZK_AUTH) */
   zkAuth?: string
@@ -37,15 +42,7 @@ export interface AgentConfig {
   files: FileSpec[]
 }
 
-const UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
-
-/** "500ms", "2s", "1m", "1.5s", "1h"; a bare number is milliseconds. Returns undefined when malformed. */
-export function parseDuration(raw: string | number): number | undefined {
-  if (typeof raw === 'number') return Number.isFinite(raw) && raw >= 0 ? Math.round(raw) : undefined
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(raw)
-  if (!match) return undefined
-  return Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms'])
-}
+export {parseDuration}
 
 /** zk://h1:2181,h2:2181/root or http(s)://host:port[/prefix] */
 export function parseSource(raw: string): SourceSpec | string {
@@ -136,8 +133,9 @@ const configSchema = z.strictObject({
   }),
   host: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 characters: letters, digits, ".", "_", "-"')
+    .regex(HOST_RE, 'must be 1-128 characters: letters, digits, ".", "_", "-"')
     .optional(),
+  app: z.string().regex(APP_RE, 'must be 1-64 letters, digits, "_", "-", optionally followed by .<n> (like game or game.2)').optional(),
   token: nonEmpty.optional(),
   zkAuth: nonEmpty.optional(),
   cacheDir: z.string().refine((dir) => isAbsolute(dir), 'must be an absolute path'),
@@ -200,10 +198,13 @@ export function validateAgentConfig(raw: unknown, origin = 'agent config', env: 
 
   if (problems.length > 0 || !result.success) throw badInput(problems.join('\n'))
   const data = result.data
+  const host = data.host ?? hostname()
   return {
     source: data.source,
     env: data.env,
-    host: data.host ?? hostname(),
+    host,
+    ...(data.app ? {app: data.app} : {}),
+    instance: formatInstanceName(host, data.app),
     token: data.token,
     zkAuth: data.source.kind === 'zk' ? (data.zkAuth ?? (env.STCONF_ZK_AUTH || undefined)) : undefined,
     cacheDir: normalize(data.cacheDir),

@@ -5,13 +5,15 @@
 import {fromHttp, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
 import {isRefusal, refusal, type RefusalLog, type Refused} from './refusals.js'
+import {sleep} from '../sleep.js'
 import type {Current, InstanceReport, Logger, Source} from './types.js'
 
 export interface HttpSourceOptions {
   url: string
   token?: string
   env: string
-  host: string
+  /** the instance name reported under (<host> or <host>@<app>) */
+  instance: string
   heartbeatMs: number
   logger: Logger
   /** deadline of one plain request */
@@ -21,20 +23,6 @@ export interface HttpSourceOptions {
   /** where refusals of the watch loop and the heartbeats go (they have no caller to throw to) */
   refusals?: RefusalLog
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve()
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        resolve()
-      },
-      {once: true},
-    )
-  })
 
 export function keyPath(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/')
@@ -85,7 +73,7 @@ export class HttpSource implements Source {
       message,
       error.code === 'unauthorized'
         ? `set token in the agent config to a valid token of role agent (stconf token create <name> --role agent --env ${env})`
-        : `give the agent a token of role agent that covers env ${env}${what === 'report' ? ` and host ${this.options.host}` : ''} (stconf token create <name> --role agent --env ${env})`,
+        : `give the agent a token of role agent that covers env ${env}${what === 'report' ? ` and host ${this.options.instance}` : ''} (stconf token create <name> --role agent --env ${env})`,
     )
   }
 
@@ -171,23 +159,27 @@ export class HttpSource implements Source {
   async report(report: InstanceReport): Promise<void> {
     this.lastReport = report
     if (this.stopped) return
-    const response = await this.request('PUT', `/api/v1/instances/${this.options.env}/${encodeURIComponent(this.options.host)}`, {
+    const response = await this.request('PUT', `/api/v1/instances/${this.options.env}/${encodeURIComponent(this.options.instance)}`, {
       ...report,
       intervalMs: this.options.heartbeatMs,
     })
-    if (!response.ok) await this.fail(response, 'report', `instance report for ${this.options.env}/${this.options.host}`)
+    if (!response.ok) await this.fail(response, 'report', `instance report for ${this.options.env}/${this.options.instance}`)
     await response.body?.cancel()
   }
 
-  async stop(): Promise<void> {
+  async stop(final?: InstanceReport): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     clearInterval(this.heartbeat)
     this.stopController.abort()
+    const headers: Record<string, string> = {'content-type': 'application/json'}
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
     try {
-      const response = await fetch(`${this.options.url}/api/v1/instances/${this.options.env}/${encodeURIComponent(this.options.host)}`, {
+      // DELETE with the last report: serve lists the instance as stopped (a clean stop), with what it applied.
+      const response = await fetch(`${this.options.url}/api/v1/instances/${this.options.env}/${encodeURIComponent(this.options.instance)}`, {
         method: 'DELETE',
-        headers: this.options.token ? {authorization: `Bearer ${this.options.token}`} : {},
+        headers,
+        body: JSON.stringify(final ? {report: final} : {}),
         signal: AbortSignal.timeout(2000),
       })
       await response.body?.cancel()

@@ -6,7 +6,8 @@
 //   'connected' (any reconnect: events may have been missed)          -> re-read every key
 import {formatErrorLine, isStconfError, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
-import {digestId, OPEN_POLICY, parseDigestAuth, policyFromAcl, ZkLayout, type AclPolicy} from '../zk/layout.js'
+import {sleep} from '../sleep.js'
+import {digestId, OPEN_POLICY, parseDigestAuth, policyFromAcl, stoppedMarkerPath, ZkLayout, type AclPolicy, type StoppedMarker} from '../zk/layout.js'
 import {ZkClient, ZkConflictError, ZkRefusedError} from '../zk/zk-client.js'
 import {refusal, type RefusalLog, type Refused} from './refusals.js'
 import type {Current, InstanceReport, Logger, Source} from './types.js'
@@ -15,7 +16,8 @@ export interface ZkSourceOptions {
   connect: string
   root: string
   env: string
-  host: string
+  /** the instance name (<host> or <host>@<app>): the report node's name */
+  instance: string
   sessionTimeoutMs: number
   opTimeoutMs?: number
   logger: Logger
@@ -26,8 +28,6 @@ export interface ZkSourceOptions {
   /** share one client between many in-process agents (benchmarks); it is not closed on stop */
   client?: ZkClient
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export function parseMeta(data: Buffer, path: string): VersionMeta {
   let meta: VersionMeta
@@ -81,7 +81,7 @@ export class ZkSource implements Source {
   }
 
   private get instancePath(): string {
-    return this.layout.instances(this.options.env, this.options.host)
+    return this.layout.instances(this.options.env, this.options.instance)
   }
 
   /** A ZooKeeper refusal in this agent's words: what was refused and what to set. Other errors pass. */
@@ -97,6 +97,10 @@ export class ZkSource implements Source {
 
     if (!user) return refusal(message, 'set zkAuth in the agent config (or STCONF_ZK_AUTH) to the machine identity serve runs with (--zk-agent-auth user:password)')
     return refusal(message, 'check that zkAuth (or STCONF_ZK_AUTH) is the user:password of serve\'s --zk-agent-auth, and that serve runs with it (it sets the ACLs on start)')
+  }
+
+  private get markerPath(): string {
+    return stoppedMarkerPath(this.options.root, this.options.env, this.options.instance)
   }
 
   async start(keys: string[], changed: (key: string) => void, signal: AbortSignal): Promise<void> {
@@ -245,6 +249,9 @@ export class ZkSource implements Source {
     const dir = this.layout.instances(this.options.env)
     await this.client.mkdirp(dir)
     this.policy = policyFromAcl((await this.client.getAcl(dir))?.acl ?? [], this.options.auth && digestId(this.options.auth))
+    // A stopped marker left by an earlier clean stop (serve was away) must not outlive this run: if we
+    // crash later, serve must see "offline", not "stopped".
+    await this.client.remove(this.markerPath)
     try {
       await this.client.create(path, data, true)
       this.reportSession = this.client.session
@@ -259,7 +266,7 @@ export class ZkSource implements Source {
     if (!node) return true
     try {
       const other = JSON.parse(node.data.toString('utf8')) as Partial<InstanceReport>
-      if (other.host !== this.options.host || typeof other.pid !== 'number') return false
+      if ((other.instance ?? other.host) !== this.options.instance || typeof other.pid !== 'number') return false
       if (other.pid === process.pid) return true
       try {
         process.kill(other.pid, 0)
@@ -274,16 +281,34 @@ export class ZkSource implements Source {
 
   private stopping?: Promise<void>
 
-  async stop(): Promise<void> {
-    this.stopping ??= this.withdraw()
+  async stop(final?: InstanceReport): Promise<void> {
+    this.stopping ??= this.withdraw(final ?? this.lastReport)
     return this.stopping
   }
 
-  private async withdraw(): Promise<void> {
-    // Withdraw the report while the session still holds it; closing alone would leave it until expiry.
+  /**
+   * Withdraw the report while the session still holds it (closing alone would leave it until expiry),
+   * and say it was a clean stop: the stopped marker is written in the same multi that removes the
+   * node, so serve never sees the node gone without the marker (which would read as a crash).
+   */
+  private async withdraw(final: InstanceReport | undefined): Promise<void> {
     try {
       const stat = this.client.connected ? await this.client.exists(this.instancePath) : null
-      if (stat && stat.ephemeralOwner === this.client.session) await this.client.remove(this.instancePath)
+      if (stat && stat.ephemeralOwner === this.client.session) {
+        const marker: StoppedMarker<InstanceReport | null> = {session: this.client.session, stoppedAt: new Date().toISOString(), report: final ?? null}
+        const data = Buffer.from(JSON.stringify(marker))
+        const old = await this.client.exists(this.markerPath)
+        await this.client
+          .multi([
+            old ? {op: 'set', path: this.markerPath, data, version: old.version} : {op: 'create', path: this.markerPath, data},
+            {op: 'remove', path: this.instancePath, version: stat.version},
+          ])
+          .catch(async (error: unknown) => {
+            // e.g. the report changed in between, or the marker was refused: still withdraw the report.
+            this.options.logger.warn('could not mark the clean stop; serve may list this instance offline', {error: (error as Error).message})
+            await this.client.remove(this.instancePath)
+          })
+      }
     } catch (error) {
       if (!isStconfError(error)) this.options.logger.warn('could not remove the instance node', {error: formatErrorLine(error)})
     }

@@ -1,13 +1,20 @@
-// `stconf status`: what every instance applied, one row per (instance, file).
+// `stconf status`: what every instance applied, one row per (instance, file), grouped by host, and
+// the fleet's verdict (exit 0 converged, 7 failed, 8 not converged; fleet.ts).
 import type {ApiClient} from '../client/api-client.js'
 import {assertKnownEnv} from '../client/operations.js'
-import {validateEnv, validateKey} from '../model.js'
-import type {InstanceView} from '../server/agent-routes.js'
+import {StconfError} from '../errors.js'
+import {sortByHost, verdictOf, type InstanceState, type InstanceView, type Verdict} from '../fleet.js'
+import {validateEnv, validateInstanceName, validateKey} from '../model.js'
 import type {FileStatus} from './types.js'
 
 export interface StatusRow {
+  instance: string
   host: string
+  app?: string
+  state: InstanceState
   online: boolean
+  /** when it came online, or went offline / stopped */
+  since: string
   lastSeen: string
   pid: number
   agentVersion: string
@@ -23,17 +30,26 @@ export interface StatusRow {
   inSync: boolean
 }
 
-export async function fetchStatus(client: ApiClient, env: string, key?: string): Promise<StatusRow[]> {
+export interface StatusAnswer {
+  rows: StatusRow[]
+  verdict: Verdict
+}
+
+export async function fetchStatus(client: ApiClient, env: string, key?: string): Promise<StatusAnswer> {
   validateEnv(env)
   if (key !== undefined) validateKey(key)
   const query = key ? `?key=${encodeURIComponent(key)}` : ''
   const {instances} = await client.json<{instances: InstanceView[]}>('GET', `/api/v1/instances/${env}${query}`)
   if (instances.length === 0) await assertKnownEnv(client, env) // an env typo is not an empty fleet
   const rows: StatusRow[] = []
-  for (const instance of instances) {
+  for (const instance of sortByHost(instances)) {
     const base = {
+      instance: instance.instance,
       host: instance.host,
+      ...(instance.app ? {app: instance.app} : {}),
+      state: instance.state,
       online: instance.online,
+      since: instance.since,
       lastSeen: instance.lastSeen,
       pid: instance.pid,
       agentVersion: instance.agentVersion,
@@ -60,20 +76,44 @@ export async function fetchStatus(client: ApiClient, env: string, key?: string):
     }
   }
 
-  return rows
+  return {rows, verdict: verdictOf(instances)}
 }
 
+/** Why status does not exit 0, as the error whose exit code it takes; undefined when converged. */
+export function verdictError(verdict: Verdict, env: string): StconfError | undefined {
+  const list = (names: string[]) => `${names.slice(0, 5).join(', ')}${names.length > 5 ? `, and ${names.length - 5} more` : ''}`
+  if (verdict.exitCode === 7) return new StconfError('failed', `failed on ${list(verdict.failed)}`, 'see the ERROR column; fix the config and push again, or roll back')
+  if (verdict.exitCode === 8) {
+    return new StconfError('not-converged', `not converged: ${list(verdict.notConverged)} pending or offline`, `wait, or \`stconf status --forget <instance> --env ${env}\` for a host that is gone for good`)
+  }
+
+  return undefined
+}
+
+export async function forgetInstance(client: ApiClient, env: string, instance: string): Promise<{forgotten: string; env: string}> {
+  validateEnv(env)
+  validateInstanceName(instance)
+  return client.json('POST', `/api/v1/instances/${env}/${encodeURIComponent(instance)}/forget`, '{}')
+}
+
+function stateCell(row: StatusRow): string {
+  if (row.state === 'offline') return `offline since ${row.since}`
+  if (row.state === 'stopped') return `stopped since ${row.since}`
+  return row.state
+}
+
+/** One block per host: the host is written on its first row only. */
 export function statusTable(rows: StatusRow[]): string[][] {
   return [
-    ['HOST', 'KEY', 'VERSION', 'CENTER', 'STATUS', 'IN SYNC', 'SEEN', 'ERROR'],
-    ...rows.map((row) => [
-      row.host,
+    ['HOST', 'INSTANCE', 'STATE', 'KEY', 'VERSION', 'CENTER', 'STATUS', 'ERROR'],
+    ...rows.map((row, i) => [
+      i > 0 && rows[i - 1].host === row.host ? '' : row.host,
+      row.instance,
+      stateCell(row),
       row.key ?? '-',
       row.version === null ? '-' : String(row.version),
       row.centerVersion === null ? '-' : String(row.centerVersion),
       row.status ?? '-',
-      row.inSync ? 'yes' : 'no',
-      row.online ? 'online' : `offline since ${row.lastSeen}`,
       row.error ?? '',
     ]),
   ]

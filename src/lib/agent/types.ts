@@ -14,11 +14,16 @@ export interface FileReport {
   appliedAt: string | null
   /** the last error, null when the last attempt went well */
   error: string | null
+  /** the version whose check or reload failed (not retried until a newer one), null when none */
+  failedVersion?: number | null
 }
 
 /** The instance report: an ephemeral znode (zk source) or a heartbeat body (http source). */
 export interface InstanceReport {
+  /** the instance name: <host>, <host>@<app> or <host>@<app>.<n> (model.ts) */
+  instance: string
   host: string
+  app?: string
   pid: number
   agentVersion: string
   startedAt: string
@@ -53,6 +58,6 @@ export interface Source {
   fetch(key: string): Promise<Current | null>
   /** Publish this agent's report (best effort; throws 'unavailable'). */
   report(report: InstanceReport): Promise<void>
-  /** Stop watching and withdraw the instance report. */
-  stop(): Promise<void>
+  /** Stop watching and withdraw the instance report, saying it was a clean stop (`final`: the last report). */
+  stop(final?: InstanceReport): Promise<void>
 }

@@ -1,7 +1,7 @@
 // The one place where errors become output and exit codes (see errors.ts for the codes).
 import {Command} from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
-import {EXIT_CODES, exitCodeOf, formatErrorLine, isStconfError} from '../errors.js'
+import {EXIT_CODES, exitCodeOf, formatErrorLine, isStconfError, type StconfError} from '../errors.js'
 
 export const clientFlags = {
   server: Flags.string({
@@ -15,6 +15,17 @@ export const clientFlags = {
 }
 
 export abstract class StconfCommand extends Command {
+  /**
+   * A result that is not a success (a fleet that has not converged, a failed reload) but still a
+   * result: one line on stderr and the error's exit code, without throwing, so the table or the
+   * --json output that run() returns is still printed.
+   */
+  protected exitWith(error: StconfError | undefined): void {
+    if (!error) return
+    process.stderr.write(`stconf: ${formatErrorLine(error)}\n`)
+    process.exitCode = error.exitCode
+  }
+
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own parse errors (unknown flag, missing argument): first line only, exit 2.
     if (!isStconfError(error) && error.oclif?.exit !== undefined) {

@@ -2,6 +2,7 @@
 import {badInput, fromHttp, unavailable} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import type {AuditEntry} from '../server/audit.js'
+import type {RolloutAnswer} from '../fleet.js'
 
 export type {AuditEntry}
 
@@ -129,6 +130,18 @@ export class ApiClient {
   async createToken(name: string, role: string, scope: {envs?: string[]; hosts?: string[]} = {}): Promise<CreatedToken> {
     return this.json('POST', '/api/v1/tokens', JSON.stringify({name, role, ...scope}))
   }
+
+  /**
+   * Receipts of a rollout (env, key, version). With `seen` (the previous answer's digest) serve holds
+   * the request until the receipts change or `holdMs` passes: a long-poll fed by serve's notifications.
+   */
+  async rollout(env: string, key: string, version: number, seen: string | undefined, holdMs: number): Promise<RolloutAnswer> {
+    const query = new URLSearchParams({version: String(version), timeoutMs: String(Math.max(0, Math.round(holdMs)))})
+    if (seen) query.set('seen', seen)
+    const answer = await this.request('GET', `/api/v1/rollout/${keyPath(env, key)}?${query}`, undefined, {}, AbortSignal.timeout(holdMs + this.timeoutMs))
+    return answer.json<RolloutAnswer>()
+  }
+
 
   async listTokens(): Promise<TokenInfo[]> {
     return (await this.json<{tokens: TokenInfo[]}>('GET', '/api/v1/tokens')).tokens

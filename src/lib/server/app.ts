@@ -5,6 +5,8 @@ import {z} from 'zod'
 import {badInput, isStconfError, StconfError} from '../errors.js'
 import {checkSize, formatBytes, parseVersion, validateEnv, validateKey, type VersionMeta} from '../model.js'
 import {registerAgentRoutes} from './agent-routes.js'
+import {registerInstanceRoutes} from './instance-routes.js'
+import type {InstanceRegistry} from './instance-registry.js'
 import {parseJsonBody} from './json-body.js'
 import type {AuditLog} from './audit.js'
 import type {Center} from './center.js'
@@ -17,7 +19,9 @@ export interface AppOptions {
   audit: AuditLog
   maxBytes: number
   dataDir: string
-  zk?: RouteContext['zk']
+  instances: InstanceRegistry
+  /** ZooKeeper mode: its connection state, for /healthz */
+  zk?: {connected: boolean}
 }
 
 type KeyParams = {env: string; '*': string}
@@ -70,7 +74,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     center,
     authorize,
     audit: (entry) => audit.record(entry),
-    zk: options.zk,
+    instances: options.instances,
     dataDir: options.dataDir,
   }
 
@@ -97,7 +101,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   )
 
   app.get('/healthz', async (_request, reply) => {
-    const zkUp = options.zk ? options.zk.client.connected : true
+    const zkUp = options.zk ? options.zk.connected : true
     return reply.status(zkUp ? 200 : 503).send({ok: zkUp, mode: center.mode, ...(options.zk ? {zookeeper: zkUp ? 'connected' : 'unreachable'} : {})})
   })
 
@@ -189,7 +193,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return {revoked: request.params.name}
   })
 
-  await registerAgentRoutes(app, ctx)
+  await registerAgentRoutes(app, {center, instances: ctx.instances, authorize})
+  await registerInstanceRoutes(app, {center, instances: ctx.instances, authorize, audit: ctx.audit})
   return app
 }
 

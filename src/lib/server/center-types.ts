@@ -71,7 +71,7 @@ export interface RouteContext {
   authorize(headers: Record<string, string | string[] | undefined>, action: Action, target?: Target): Caller
   /** Records one line in the audit log. */
   audit(entry: {actor: string; action: string; env?: string; key?: string; version?: number; detail?: string}): Promise<void>
-  /** Present in ZooKeeper mode: the shared client and the root (e.g. /stconf). */
-  zk?: {client: import('../zk/zk-client.js').ZkClient; root: string}
+  /** every instance (ZooKeeper reports, http heartbeats, remembered ones), with onChange for live views */
+  instances: import('./instance-registry.js').InstanceRegistry
   dataDir: string
 }

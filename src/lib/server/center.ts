@@ -8,6 +8,7 @@
 import {EventEmitter} from 'node:events'
 import {conflict, isStconfError, notFound} from '../errors.js'
 import {sha256, type VersionKind, type VersionMeta} from '../model.js'
+import {sleep} from '../sleep.js'
 import type {ConfigStore, ForeignChange} from '../store/types.js'
 import type {AuditLog} from './audit.js'
 import type {CenterApi, ChangeEvent, Current, PushInput, PushResult} from './center-types.js'
@@ -73,7 +74,7 @@ export class Center implements CenterApi {
       for (let attempt = 0; attempt < 5; attempt++) {
         const outcome = await this.pushOnce(input)
         if (outcome !== 'raced') return outcome
-        await new Promise((resolve) => setTimeout(resolve, 25 * (attempt + 1)))
+        await sleep(25 * (attempt + 1))
       }
 
       throw conflict(`conflict: ${input.env}/${input.key} kept changing while writing`, 'try again')

@@ -13,6 +13,8 @@ import {AuditLog} from './audit.js'
 import {Center} from './center.js'
 import {lockDataDir} from './data-lock.js'
 import {History} from './history.js'
+import {Registry} from './instance-registry.js'
+import {JsonLastSeenStore} from './last-seen.js'
 import {TokenStore} from './tokens.js'
 
 export interface ServeOptions {
@@ -30,9 +32,13 @@ export interface ServeOptions {
   zkSessionTimeoutMs?: number
   maxBytes?: number
   adminToken?: string
+  /** how long offline and stopped instances stay listed (default 7 days) */
+  instanceRetentionMs?: number
   /** ZooKeeper mode: every connection state change (lost, reconnected, expired, new session), for the log */
   onZkConnection?: (event: ZkConnectionEvent) => void
 }
+
+export const DEFAULT_INSTANCE_RETENTION_MS = 7 * 24 * 3_600_000
 
 export interface RunningServer {
   url: string
@@ -43,6 +49,8 @@ export interface RunningServer {
   onChange: Center['onChange']
   /** ZooKeeper mode: the start-up ACL pass (resolves once ZooKeeper answered; may be after listening) */
   zkAcls?: Promise<import('../zk/acl-upkeep.js').AclPass>
+  /** every instance change (report, offline, stopped, forgotten) */
+  onInstanceChange: Registry['onChange']
   close(): Promise<void>
 }
 
@@ -71,6 +79,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let store: ConfigStore
   let zk: {client: import('../zk/zk-client.js').ZkClient; root: string} | undefined
   let zkAcls: RunningServer['zkAcls']
+  let feed: import('./zk-instance-feed.js').ZkInstanceFeed | undefined
   if (options.zk) {
     // Only ZooKeeper mode loads the ZooKeeper client.
     const {ZkClient} = await import('../zk/zk-client.js')
@@ -96,6 +105,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     store = new ZkStore(client, options.zkRoot)
     // As soon as ZooKeeper answers; serve starts regardless (below).
     zkAcls = untilDone(() => prepareTree(client, layout, policy), client)
+    const {ZkInstanceFeed} = await import('./zk-instance-feed.js')
+    feed = new ZkInstanceFeed(client, options.zkRoot)
   } else {
     const {EmbeddedStore} = await import('../store/embedded.js')
     store = new EmbeddedStore(dataDir, history)
@@ -106,11 +117,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // ZooKeeper answered during start-up: finish the ACL pass before listening, so that a center that
   // answers has its ACLs in place (bounded: a pass held up by ZooKeeper goes on in the background).
   if (zk?.client.connected && zkAcls) await Promise.race([zkAcls.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
+  const instances = new Registry({store: await JsonLastSeenStore.open(dataDir), retentionMs: options.instanceRetentionMs ?? DEFAULT_INSTANCE_RETENTION_MS})
+  await instances.start(feed)
   let app: FastifyInstance
   try {
-    app = await buildApp({center, tokens, audit, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, zk})
+    app = await buildApp({center, tokens, audit, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, instances, zk: zk?.client})
     await app.listen({port: options.port, host: options.host})
   } catch (error) {
+    await instances.close()
     await center.close()
     zk?.client.close()
     await releaseLock()
@@ -128,8 +142,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     newAdminToken,
     zkAcls,
     onChange: (listener) => center.onChange(listener),
+    onInstanceChange: (listener) => instances.onChange(listener),
     async close() {
       await app.close()
+      await instances.close()
       await center.close()
       zk?.client.close()
       await releaseLock()

@@ -10,6 +10,7 @@
 import {conflict} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
 import {ZkLayout} from '../zk/layout.js'
+import {sleep} from '../sleep.js'
 import {ZkClient, ZkConflictError, zkPath, type ZkOp} from '../zk/zk-client.js'
 import type {ConfigStore, ForeignChange, StoredCurrent} from './types.js'
 
@@ -72,7 +73,7 @@ export class ZkStore implements ConfigStore {
         await this.onForeign({env, key, content: content.data, contentVersion: content.stat.version})
       }
 
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      await sleep(20)
     }
 
     throw conflict(`conflict: ${env}/${key} is being changed; try again`)
