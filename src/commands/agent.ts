@@ -1,27 +1,38 @@
 import * as Flags from '@oclif/core/flags'
 import {rmSync, writeFileSync} from 'node:fs'
 import {resolve} from 'node:path'
-import {Agent} from '../lib/agent/agent.js'
+import {Agent, type OnceResult} from '../lib/agent/agent.js'
 import {loadAgentConfig} from '../lib/agent/config.js'
+import {dryRun, formatDryRun, summarizeDryRun, type DryRunResult} from '../lib/agent/dry-run.js'
 import {createLogger, type LogFormat} from '../lib/agent/log.js'
 import {StconfCommand} from '../lib/cli/base.js'
-import {StconfError} from '../lib/errors.js'
+import {badInput, EXIT_CODES, StconfError} from '../lib/errors.js'
 import {daemonize, runService} from '../lib/agent/service.js'
 
 export default class AgentCommand extends StconfCommand {
   static override summary = 'Keep this server\'s config files equal to the center\'s: check, apply atomically, reload, roll back, report'
   static override description =
-    'Runs in the foreground until SIGTERM (clean stop) and re-reads its config file on SIGHUP. See docs/agent.md.'
+    'Runs in the foreground until SIGTERM (clean stop) and re-reads its config file on SIGHUP. Each applied file gets one log line ' +
+    '(version, diff stat, reload result); `logDiff: true` on a file adds the diff. ' +
+    '--once --dry-run shows what would change and changes nothing (exit 0: nothing would, 8: something would). See docs/agent.md.'
 
   static override examples = [
     '<%= config.bin %> agent --config /etc/stconf/agent.yml',
     '<%= config.bin %> agent --config agent.yml --once',
+    '<%= config.bin %> agent --config agent.yml --once --dry-run',
+    '<%= config.bin %> agent --config agent.yml --once --dry-run --json',
     '<%= config.bin %> agent --config agent.yml --daemon --pid-file /run/stconf-agent.pid --log-file /var/log/stconf-agent.log',
   ]
 
+  static override enableJsonFlag = true
   static override flags = {
     config: Flags.string({char: 'c', description: 'agent config file (YAML or JSON)', required: true}),
     once: Flags.boolean({description: 'apply the current state and exit: 0 when every file is in sync, 5 when the center refused a read or the report'}),
+    'dry-run': Flags.boolean({
+      description: 'with --once: print what would change (unified diffs) and change nothing; exit 0 when nothing would change, 8 when something would',
+      dependsOn: ['once'],
+      exclusive: ['daemon', 'pid-file'],
+    }),
     'once-timeout': Flags.integer({description: 'with --once: seconds to wait for the center', default: 30, min: 1}),
     'log-format': Flags.string({description: 'log line format', options: ['text', 'json'], default: 'text'}),
     daemon: Flags.boolean({description: 'detach and run in the background'}),
@@ -29,12 +40,29 @@ export default class AgentCommand extends StconfCommand {
     'log-file': Flags.string({description: 'with --daemon: append log lines here (default: discard)'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<DryRunResult | OnceResult | void> {
     const {flags} = await this.parse(AgentCommand)
+    const json = this.jsonEnabled()
+    if (json && !flags.once) throw badInput('--json needs --once (with or without --dry-run)', 'a running agent logs JSON with --log-format json')
     const configPath = resolve(flags.config)
     const config = await loadAgentConfig(configPath, process.env) // invalid at start: one line per mistake, exit 2
-    const logger = createLogger(flags['log-format'] as LogFormat, process.stdout, process.stderr)
+    // stdout carries the result for --json, so the log goes to stderr; a dry run's output is its
+    // result, so it keeps only warnings and errors (on stderr).
+    const logOut = flags['dry-run'] ? {write: () => true} : json ? process.stderr : process.stdout
+    const logger = createLogger(flags['log-format'] as LogFormat, logOut, process.stderr, {color: !process.env.NO_COLOR})
     const agentVersion = this.config.version
+
+    if (flags['dry-run']) {
+      const result = await dryRun({config, logger, timeoutMs: flags['once-timeout'] * 1000})
+      this.log(formatDryRun(result, process.stdout.isTTY === true && !process.env.NO_COLOR))
+      if (result.wouldChange + result.unknown === 0) return result
+      if (json) {
+        process.exitCode = EXIT_CODES['not-converged']
+        return result
+      }
+
+      throw new StconfError('not-converged', summarizeDryRun(result), 'push the version this server should have, or fix the file on disk, until the dry run reports no change')
+    }
 
     if (flags.daemon) {
       const pid = daemonize(process.argv, flags['log-file'] && resolve(flags['log-file']))
@@ -54,7 +82,7 @@ export default class AgentCommand extends StconfCommand {
       // A refusal outranks "not in sync": nothing will converge until a setting changes (exit 5).
       if (result.refused.length > 0) throw result.refused[0]
       if (!result.inSync) throw new StconfError('failed', 'not every file is in sync with the center')
-      return
+      return result
     }
 
     await runService({configPath, config, logger, agentVersion, pidFile})

@@ -63,6 +63,11 @@ older versions): see docs/security.md.`
       this.log(server.newAdminToken)
     }
 
+    if (server.migration) {
+      const {auditEntries, versions, keys} = server.migration
+      this.log(`migrated ${flags.data} to the append-only journal: ${auditEntries} audit entries, ${versions} versions of ${keys} keys`)
+    }
+
     const where = server.mode === 'zookeeper' ? `ZooKeeper ${flags.zk}${flags['zk-root']}` : `embedded store in ${flags.data}`
     this.log(`stconf serve listening on ${server.url} (${where})`)
     void server.zkAcls?.then(

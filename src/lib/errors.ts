@@ -11,7 +11,7 @@ export type ErrorCode =
   | 'too-large' // over the size limit
   | 'unavailable' // ZooKeeper or the server cannot be reached
   | 'failed' // a check/reload command failed
-  | 'not-converged' // instances pending, behind or offline; a --wait that timed out
+  | 'not-converged' // instances pending, behind or offline; a --wait that timed out; a dry run that would change files
 
 export const EXIT_CODES: Record<ErrorCode, number> = {
   'bad-input': 2,

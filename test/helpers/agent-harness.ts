@@ -101,6 +101,7 @@ export interface AgentFileSpec {
   reload?: string
   reloadTimeout?: string
   wait?: string
+  logDiff?: boolean
 }
 
 export interface AgentSetup {

@@ -44,7 +44,7 @@ describe('operator trust (real serve, built CLI)', () => {
     assert.equal(staging.stderr, 'created env staging\n')
   })
 
-  it('reading commands on an env that never had a key exit 3 with the known envs and the closest one', async () => {
+  it('reading commands (ls, history, pull, diff, status, audit --env) on an env that never had a key exit 3 with the known envs and the closest one', async () => {
     const expected = 'stconf: no env prdo - envs: prod, staging; did you mean prod?'
     for (const args of [
       ['ls'],
@@ -53,6 +53,7 @@ describe('operator trust (real serve, built CLI)', () => {
       ['diff', 'game/conf.ini'],
       ['diff', 'game/conf.ini', '--from', '1'],
       ['status'],
+      ['audit'],
     ]) {
       const result = await cli([...args, '--env', 'prdo'])
       assert.equal(result.code, 3, `${args.join(' ')}: ${result.stderr}`)

@@ -17,6 +17,7 @@ files:
     reload: "systemctl restart game"
     reloadTimeout: 30s
     wait: 500ms
+    logDiff: true
 `
 
 function problems(text: string): string[] {
@@ -44,6 +45,7 @@ describe('agent config', () => {
       reload: 'systemctl restart game',
       reloadTimeoutMs: 30_000,
       waitMs: 500,
+      logDiff: true,
     })
   })
 
@@ -55,6 +57,7 @@ describe('agent config', () => {
     assert.equal(config.files[0].mode, undefined)
     assert.equal(config.files[0].waitMs, 0)
     assert.equal(config.files[0].reloadTimeoutMs, 30_000)
+    assert.equal(config.files[0].logDiff, false, 'diffs stay out of the log unless asked for (secrets)')
     assert.ok(config.host.length > 0)
   })
 
@@ -72,8 +75,9 @@ files:
   - key: game/a.ini
     dest: /etc/a.ini
     wait: 2 weeks
+    logDiff: sometimes
 `)
-    const expected = ['source:', 'env:', 'cacheDir:', 'pollInterval:', 'colour: unknown field', 'files[0].key:', 'files[0].dest:', 'files[0].mode:', 'files[1].wait:']
+    const expected = ['source:', 'env:', 'cacheDir:', 'pollInterval:', 'colour: unknown field', 'files[0].key:', 'files[0].dest:', 'files[0].mode:', 'files[1].wait:', 'files[1].logDiff: must be boolean']
     for (const field of expected) assert.ok(lines.some((line) => line.startsWith(`agent.yml: ${field}`)), `a line for ${field} in:\n${lines.join('\n')}`)
     assert.equal(lines.length, expected.length)
   })

@@ -36,6 +36,8 @@ describe('errors', () => {
     assert.equal(exitCodeOf(new Error('boom')), 1)
     assert.equal(new StconfError('unavailable', 'x').status, 503)
     assert.equal(EXIT_CODES['bad-input'], 2)
+    assert.equal(exitCodeOf(new StconfError('not-converged', 'x')), 8)
+    assert.equal(fromHttp(409, {message: 'stale'}).code, 'conflict', 'a bare 409 is a conflict, not "not converged"')
     assert.equal(fromHttp(403, {error: 'forbidden', message: 'no'}).code, 'forbidden')
     assert.equal(fromHttp(404, {message: 'gone'}).code, 'not-found')
     assert.equal(formatErrorLine(new StconfError('bad-input', 'bad', 'try this')), 'bad - try this')

@@ -10,8 +10,9 @@ import {basename, dirname, join} from 'node:path'
 import {formatErrorLine} from '../errors.js'
 import {runShell} from '../exec.js'
 import type {FileSpec} from './config.js'
+import {describeChange, formatChangeStat} from './file-diff.js'
 import {sha256, type VersionMeta} from '../model.js'
-import type {FileReport, Logger} from './types.js'
+import type {FileReport, LastChange, Logger} from './types.js'
 
 interface Applied {
   version: number
@@ -33,6 +34,8 @@ export class ManagedFile {
   error: string | null = null
   /** what the destination looked like right after we wrote it: a cheap "untouched since" test */
   stamp?: DiskStamp
+  /** what the last applied change did to the file (since the agent started) */
+  lastChange?: LastChange
   readonly cacheDir: string
 
   constructor(
@@ -55,6 +58,7 @@ export class ManagedFile {
       status: this.status,
       appliedAt: this.applied?.appliedAt ?? null,
       error: this.error,
+      lastChange: this.lastChange ?? null,
       failedVersion: this.failed?.version ?? null,
     }
   }
@@ -85,6 +89,27 @@ async function readIfExists(path: string): Promise<Buffer | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
   }
+}
+
+interface CachedState {
+  key: string
+  version: number
+  sha256: string
+  appliedAt: string
+}
+
+async function readCachedState(file: ManagedFile): Promise<CachedState | undefined> {
+  const state = await readIfExists(join(file.cacheDir, 'state.json'))
+  if (!state) return undefined
+  const parsed = JSON.parse(state.toString('utf8')) as CachedState
+  return parsed.key === file.key ? parsed : undefined // else the config now maps this dest to another key
+}
+
+/** The copy of `file` applied last (cacheDir), if the cache has it intact; reads only. */
+export async function readCachedCopy(file: ManagedFile): Promise<{version: number; sha256: string; content: Buffer} | undefined> {
+  const state = await readCachedState(file)
+  const content = state && (await readIfExists(join(file.cacheDir, 'content')))
+  return state && content && sha256(content) === state.sha256 ? {version: state.version, sha256: state.sha256, content} : undefined
 }
 
 /** Where writes really go: a symlinked destination is written through to its target. */
@@ -243,18 +268,21 @@ export interface PipelineOptions {
   signal?: AbortSignal
 }
 
+/** How a change ended: in place and reloaded, in place without a reload command, or put back. */
+type ReloadOutcome = {result: 'ok' | 'failed'; ms: number} | {result: 'none'}
+
 export class Pipeline {
   private readonly groups = new Map<string, ReloadGroup>()
+  /** diff stats being computed for the log, after their files settled */
+  private readonly describing = new Set<Promise<void>>()
 
   constructor(private readonly options: PipelineOptions) {}
 
   /** Load what was applied before (cache), so a restart while the center is down knows its files. */
   async restore(file: ManagedFile): Promise<void> {
-    const state = await readIfExists(join(file.cacheDir, 'state.json'))
-    if (!state) return
     try {
-      const parsed = JSON.parse(state.toString('utf8')) as {key: string; version: number; sha256: string; appliedAt: string}
-      if (parsed.key !== file.key) return // the config now maps this dest to another key
+      const parsed = await readCachedState(file)
+      if (!parsed) return
       const onDisk = await readIfExists(file.spec.dest)
       if (onDisk && sha256(onDisk) === parsed.sha256) {
         file.applied = {version: parsed.version, sha256: parsed.sha256, appliedAt: parsed.appliedAt}
@@ -338,6 +366,7 @@ export class Pipeline {
         await rename(candidate, target)
         temp = undefined
         await this.markApplied(file, meta, content)
+        this.settled(file, meta.version, onDisk, content, {result: 'none'})
         return
       }
 
@@ -368,11 +397,14 @@ export class Pipeline {
     const {logger} = this.options
     const timeoutMs = Math.max(...entries.map((entry) => entry.file.spec.reloadTimeoutMs))
     const keys = entries.map((entry) => entry.file.key)
+    const started = Date.now()
     try {
       const result = await runShell(command, {timeoutMs})
       logger.info('reloaded', {command, keys, ms: result.durationMs})
       for (const entry of entries) await this.markApplied(entry.file, entry, entry.content)
+      for (const entry of entries) this.settled(entry.file, entry.version, entry.backup?.bytes, entry.content, {result: 'ok', ms: result.durationMs})
     } catch (error) {
+      const ms = Date.now() - started
       const why = formatErrorLine(error)
       logger.error('reload failed, restoring the previous files', {command, keys, error: why})
       for (const entry of entries) {
@@ -397,10 +429,40 @@ export class Pipeline {
         entry.file.status = 'reload-failed'
         entry.file.error = `version ${entry.version}: reload failed: ${why}${again}`
         entry.file.stamp = await stampOf(entry.file.spec.dest)
+        this.settled(entry.file, entry.version, entry.backup?.bytes, entry.content, {result: 'failed', ms})
       }
 
       this.options.onReport()
     }
+  }
+
+  /**
+   * A change settled (in place and reloaded, or put back): log one line with its diff stat, and
+   * keep the stat for the report. Queued behind the apply, so a diff never delays a file or a reload.
+   */
+  private settled(file: ManagedFile, version: number, before: Buffer | undefined, after: Buffer, reload: ReloadOutcome): void {
+    const task: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.logChange(file, version, before, after, reload))
+      .catch((error: unknown) => this.options.logger.warn('could not describe the change', {key: file.key, error: formatErrorLine(error)}))
+      .finally(() => this.describing.delete(task))
+    this.describing.add(task)
+  }
+
+  private async logChange(file: ManagedFile, version: number, before: Buffer | undefined, after: Buffer, reload: ReloadOutcome): Promise<void> {
+    const {key, dest, logDiff} = file.spec
+    const names = logDiff ? {before: before ? `${dest} (before)` : `${dest} (new file)`, after: `${dest} (${key} v${version})`} : undefined
+    const {diff, ...stat} = await describeChange(before, after, names)
+    const how = reload.result === 'none' ? 'no reload' : `reload ${reload.result} in ${reload.ms} ms${reload.result === 'failed' ? ', rolled back' : ''}`
+    const fields = {key, dest, version, ...stat, reload: reload.result, reloadMs: reload.result === 'none' ? undefined : reload.ms, diff}
+    const text = {line: `${key} v${version} -> ${dest}: ${formatChangeStat(stat)}, ${how}`, diff}
+    if (reload.result === 'failed') {
+      this.options.logger.error('change rolled back', fields, text)
+      return
+    }
+
+    file.lastChange = {version, ...stat}
+    this.options.logger.info('applied', fields, text)
+    this.options.onReport()
   }
 
   /** Wait until no file change is in flight and no reload is pending or running. */
@@ -408,8 +470,9 @@ export class Pipeline {
     for (;;) {
       if (flush) for (const group of this.groups.values()) group.flush()
       const busy = [...this.groups.values()].filter((group) => group.busy)
-      if (busy.length === 0) return
-      await Promise.all(busy.map((group) => group.whenIdle()))
+      if (busy.length > 0) await Promise.all(busy.map((group) => group.whenIdle()))
+      else if (this.describing.size > 0) await Promise.all(this.describing)
+      else return
     }
   }
 
@@ -438,8 +501,7 @@ export class Pipeline {
 
   private async markApplied(file: ManagedFile, meta: {version: number; sha256: string}, content: Buffer): Promise<void> {
     await this.recordApplied(file, meta, content)
-    this.options.logger.info('applied', {key: file.key, dest: file.spec.dest, version: meta.version})
-    this.options.onReport()
+    this.options.onReport() // the log line follows once the change is described (settled)
   }
 
   /** 7. Cache the applied bytes and version (0600 files) and remember what the disk looks like. */

@@ -22,6 +22,8 @@ export interface FileSpec {
   reload?: string
   reloadTimeoutMs: number
   waitMs: number
+  /** log the unified diff of each applied change (off when absent: config files can hold secrets) */
+  logDiff?: boolean
 }
 
 export interface AgentConfig {
@@ -112,6 +114,7 @@ const fileSchema = z.strictObject({
   reload: nonEmpty.optional(),
   reloadTimeout: duration('positive').optional(),
   wait: duration('any').optional(),
+  logDiff: z.boolean().optional(),
 })
 
 const configSchema = z.strictObject({
@@ -161,7 +164,8 @@ export function validateAgentConfig(raw: unknown, origin = 'agent config', env: 
     throw badInput(`${origin}: expected a mapping of settings (source, env, cacheDir, files, ...)`)
   }
 
-  const result = configSchema.safeParse(raw)
+  // reportInput: zod 4 leaves `input` off issues otherwise, and a wrong type would read "is required"
+  const result = configSchema.safeParse(raw, {reportInput: true})
   const problems: string[] = []
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -218,6 +222,7 @@ export function validateAgentConfig(raw: unknown, origin = 'agent config', env: 
       reload: file.reload,
       reloadTimeoutMs: file.reloadTimeout ?? 30_000,
       waitMs: file.wait ?? 0,
+      logDiff: file.logDiff ?? false,
     })),
   }
 }

@@ -172,6 +172,8 @@ export class HttpSource implements Source {
     this.stopped = true
     clearInterval(this.heartbeat)
     this.stopController.abort()
+    // Never reported (a dry run): the instance entry on serve, if any, is another agent's to withdraw.
+    if (!this.lastReport && !final) return
     const headers: Record<string, string> = {'content-type': 'application/json'}
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
     try {

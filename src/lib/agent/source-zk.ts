@@ -251,7 +251,9 @@ export class ZkSource implements Source {
     this.policy = policyFromAcl((await this.client.getAcl(dir))?.acl ?? [], this.options.auth && digestId(this.options.auth))
     // A stopped marker left by an earlier clean stop (serve was away) must not outlive this run: if we
     // crash later, serve must see "offline", not "stopped".
-    await this.client.remove(this.markerPath)
+    // Look before removing: ZooKeeper checks the delete right on the parent even when the node is
+    // absent, so an agent without the machine identity would be refused for nothing.
+    if (await this.client.exists(this.markerPath)) await this.client.remove(this.markerPath)
     try {
       await this.client.create(path, data, true)
       this.reportSession = this.client.session

@@ -5,7 +5,8 @@ import {assertKnownEnv} from '../client/operations.js'
 import {StconfError} from '../errors.js'
 import {sortByHost, verdictOf, type InstanceState, type InstanceView, type Verdict} from '../fleet.js'
 import {validateEnv, validateInstanceName, validateKey} from '../model.js'
-import type {FileStatus} from './types.js'
+import {formatChangeShort} from './file-diff.js'
+import type {FileStatus, LastChange} from './types.js'
 
 export interface StatusRow {
   instance: string
@@ -28,6 +29,8 @@ export interface StatusRow {
   error: string | null
   appliedAt: string | null
   inSync: boolean
+  /** the diff stat of the last change the agent applied */
+  lastChange: LastChange | null
 }
 
 export interface StatusAnswer {
@@ -56,7 +59,7 @@ export async function fetchStatus(client: ApiClient, env: string, key?: string):
       via: instance.via,
     }
     if (instance.files.length === 0) {
-      rows.push({...base, key: null, dest: null, version: null, sha256: null, centerVersion: null, status: null, error: null, appliedAt: null, inSync: false})
+      rows.push({...base, key: null, dest: null, version: null, sha256: null, centerVersion: null, status: null, error: null, appliedAt: null, inSync: false, lastChange: null})
     }
 
     for (const file of instance.files) {
@@ -72,6 +75,7 @@ export async function fetchStatus(client: ApiClient, env: string, key?: string):
         appliedAt: file.appliedAt,
         // an offline agent's last word is not the truth about now
         inSync: file.inSync && instance.online,
+        lastChange: file.lastChange ?? null,
       })
     }
   }
@@ -105,13 +109,14 @@ function stateCell(row: StatusRow): string {
 /** One block per host: the host is written on its first row only. */
 export function statusTable(rows: StatusRow[]): string[][] {
   return [
-    ['HOST', 'INSTANCE', 'STATE', 'KEY', 'VERSION', 'CENTER', 'STATUS', 'ERROR'],
+    ['HOST', 'INSTANCE', 'STATE', 'KEY', 'VERSION', 'CHANGE', 'CENTER', 'STATUS', 'ERROR'],
     ...rows.map((row, i) => [
       i > 0 && rows[i - 1].host === row.host ? '' : row.host,
       row.instance,
       stateCell(row),
       row.key ?? '-',
       row.version === null ? '-' : String(row.version),
+      formatChangeShort(row.lastChange),
       row.centerVersion === null ? '-' : String(row.centerVersion),
       row.status ?? '-',
       row.error ?? '',

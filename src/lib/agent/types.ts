@@ -1,5 +1,6 @@
 // Shapes shared by the agent, its sources, serve's agent routes and `stconf status`.
 import type {VersionMeta} from '../model.js'
+import type {ChangeStat} from './file-diff.js'
 
 export type FileStatus = 'ok' | 'check-failed' | 'reload-failed' | 'pending' | 'error'
 
@@ -16,6 +17,13 @@ export interface FileReport {
   error: string | null
   /** the version whose check or reload failed (not retried until a newer one), null when none */
   failedVersion?: number | null
+  /** what the last applied change did to the file (since the agent started; absent from older agents) */
+  lastChange?: LastChange | null
+}
+
+/** The diff stat of one applied version: `+2 -1` lines, or the sizes of a binary or large file. */
+export interface LastChange extends ChangeStat {
+  version: number
 }
 
 /** The instance report: an ephemeral znode (zk source) or a heartbeat body (http source). */
@@ -36,10 +44,19 @@ export interface Current {
   content: Buffer
 }
 
+/**
+ * How a text log shows an event instead of `message key=value ...`: one sentence, and a unified
+ * diff below it (coloured on a terminal). JSON logs ignore it: the fields carry the same.
+ */
+export interface LogText {
+  line: string
+  diff?: string
+}
+
 export interface Logger {
-  info(message: string, fields?: Record<string, unknown>): void
-  warn(message: string, fields?: Record<string, unknown>): void
-  error(message: string, fields?: Record<string, unknown>): void
+  info(message: string, fields?: Record<string, unknown>, text?: LogText): void
+  warn(message: string, fields?: Record<string, unknown>, text?: LogText): void
+  error(message: string, fields?: Record<string, unknown>, text?: LogText): void
 }
 
 export const silentLogger: Logger = {info() {}, warn() {}, error() {}}

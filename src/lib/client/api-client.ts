@@ -1,7 +1,7 @@
 // The HTTP client every operator command (and the agent's http source) uses to talk to serve.
 import {badInput, fromHttp, unavailable} from '../errors.js'
 import type {VersionMeta} from '../model.js'
-import type {AuditEntry} from '../server/audit.js'
+import type {AuditEntry} from '../server/storage-types.js'
 import type {RolloutAnswer} from '../fleet.js'
 
 export type {AuditEntry}
@@ -24,6 +24,16 @@ export interface EnvEntry {
   env: string
   /** keys the env holds now */
   keys: number
+}
+
+/** Filters of GET /api/v1/audit (docs/api.md); serve applies them. */
+export interface AuditFilter {
+  since?: string
+  limit?: number
+  env?: string
+  key?: string
+  actor?: string
+  action?: string
 }
 
 export interface KeyEntry extends VersionMeta {
@@ -120,10 +130,10 @@ export class ApiClient {
     return (await this.json<{instances: unknown[]}>('GET', `/api/v1/instances/${encodeURIComponent(env)}`)).instances.length
   }
 
-  async audit(since?: string, limit?: number): Promise<AuditEntry[]> {
+  /** The audit log, filtered by serve: every field given narrows the result. */
+  async audit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
     const query = new URLSearchParams()
-    if (since) query.set('since', since)
-    if (limit) query.set('limit', String(limit))
+    for (const [name, value] of Object.entries(filter)) if (value !== undefined) query.set(name, String(value))
     return (await this.json<{entries: AuditEntry[]}>('GET', `/api/v1/audit?${query}`)).entries
   }
 

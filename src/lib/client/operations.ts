@@ -7,7 +7,7 @@ import {writeFileAtomic} from '../fs-atomic.js'
 import {fileError} from '../fs-errors.js'
 import {sha256, validateEnv, validateKey, type VersionMeta} from '../model.js'
 import {closest} from '../suggest.js'
-import type {ApiClient, EnvEntry, KeyEntry, PushAnswer} from './api-client.js'
+import type {ApiClient, AuditEntry, AuditFilter, EnvEntry, KeyEntry, PushAnswer} from './api-client.js'
 
 export interface Target {
   env: string
@@ -67,6 +67,13 @@ export async function listKeys(client: ApiClient, env: string, app?: string): Pr
 
 export async function keyHistory(client: ApiClient, {env, key}: Target, limit?: number): Promise<VersionMeta[]> {
   return inKnownEnv(client, env, () => client.history(env, key, limit))
+}
+
+/** The audit log; `--env` of an env that never had a key is a typo, not an empty log. */
+export async function readAudit(client: ApiClient, filter: AuditFilter): Promise<AuditEntry[]> {
+  const entries = await client.audit(filter)
+  if (entries.length === 0 && filter.env !== undefined) await assertKnownEnv(client, filter.env)
+  return entries
 }
 
 export interface EnvSummary extends EnvEntry {

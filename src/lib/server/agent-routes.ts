@@ -33,6 +33,17 @@ const fileReport = z.object({
   appliedAt: z.string().nullable(),
   error: z.string().nullable(),
   failedVersion: z.number().int().nullable().optional(),
+  lastChange: z
+    .object({
+      version: z.number().int(),
+      kind: z.enum(['text', 'binary', 'large']),
+      added: z.number().int().nullable(),
+      removed: z.number().int().nullable(),
+      bytesBefore: z.number().int().nullable(),
+      bytesAfter: z.number().int(),
+    })
+    .nullable()
+    .optional(),
 })
 
 const report = z.object({

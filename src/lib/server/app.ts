@@ -8,15 +8,15 @@ import {registerAgentRoutes} from './agent-routes.js'
 import {registerInstanceRoutes} from './instance-routes.js'
 import type {InstanceRegistry} from './instance-registry.js'
 import {parseJsonBody} from './json-body.js'
-import type {AuditLog} from './audit.js'
 import type {Center} from './center.js'
 import type {RouteContext} from './center-types.js'
+import type {AuditQuery, AuditStore} from './storage-types.js'
 import type {TokenStore} from './tokens.js'
 
 export interface AppOptions {
   center: Center
   tokens: TokenStore
-  audit: AuditLog
+  audit: AuditStore
   maxBytes: number
   dataDir: string
   instances: InstanceRegistry
@@ -73,7 +73,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const ctx: RouteContext = {
     center,
     authorize,
-    audit: (entry) => audit.record(entry),
+    audit: async (entry) => {
+      await audit.record(entry)
+    },
     instances: options.instances,
     dataDir: options.dataDir,
   }
@@ -162,14 +164,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return {envs: caller.envs ? envs.filter((entry) => caller.envs!.includes(entry.env)) : envs}
   })
 
-  app.get('/api/v1/audit', async (request: FastifyRequest<{Querystring: {since?: string; limit?: string}}>) => {
+  app.get('/api/v1/audit', async (request: FastifyRequest<{Querystring: Record<string, string | undefined>}>) => {
     const caller = authorize(request.headers, 'view')
-    const since = request.query.since ? new Date(request.query.since) : undefined
-    if (since && Number.isNaN(since.getTime())) throw badInput(`invalid --since "${request.query.since}"`, 'use an ISO date like 2026-11-01 or 2026-11-01T10:00:00Z')
-    const limit = request.query.limit === undefined ? 1000 : parseVersion(request.query.limit, 'limit')
-    const entries = await audit.list(since, limit)
-    // An env-scoped token sees the entries of its envs only (audit spans every env).
-    return {entries: caller.envs ? entries.filter((entry) => entry.env !== undefined && caller.envs!.includes(entry.env)) : entries}
+    // An env-scoped token sees the entries of its envs only (audit spans every env), filtered before the limit.
+    return {entries: await audit.list({...parseAuditQuery(request.query), ...(caller.envs ? {envs: caller.envs} : {})})}
   })
 
   app.get('/api/v1/tokens', async (request) => {
@@ -196,6 +194,30 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerAgentRoutes(app, {center, instances: ctx.instances, authorize})
   await registerInstanceRoutes(app, {center, instances: ctx.instances, authorize, audit: ctx.audit})
   return app
+}
+
+const AUDIT_PARAMS = new Set(['since', 'limit', 'env', 'key', 'actor', 'action'])
+
+/** GET /api/v1/audit's query parameters; every one given narrows the result. */
+function parseAuditQuery(raw: Record<string, string | undefined>): AuditQuery {
+  const unknown = Object.keys(raw).find((name) => !AUDIT_PARAMS.has(name))
+  if (unknown) throw badInput(`unknown audit filter "${unknown}"`, `filters: ${[...AUDIT_PARAMS].join(', ')}`)
+  const query: AuditQuery = {limit: raw.limit === undefined ? 1000 : parseVersion(raw.limit, 'limit')}
+  if (raw.since !== undefined) {
+    query.since = new Date(raw.since)
+    if (Number.isNaN(query.since.getTime())) throw badInput(`invalid --since "${raw.since}"`, 'use an ISO date like 2026-11-01 or 2026-11-01T10:00:00Z')
+  }
+
+  if (raw.env !== undefined) query.env = validateEnv(raw.env)
+  if (raw.key !== undefined) query.key = validateKey(raw.key)
+  for (const name of ['actor', 'action'] as const) {
+    const value = raw[name]
+    if (value === undefined) continue
+    if (value === '' || value.length > 64) throw badInput(`invalid --${name} "${value}"`, `give a ${name} name as \`stconf audit\` shows it`)
+    query[name] = value
+  }
+
+  return query
 }
 
 function parseExpect(raw: string): number {

@@ -1,51 +1,90 @@
-// The audit log: one small lowdb file per UTC day (<data>/audit/2026-11-22.json), append-only.
-import {readdir} from 'node:fs/promises'
+// The audit log: one append-only segment log (<data>/journal/audit/*.jsonl), rotated by size.
+//
+// Recording an entry appends one line, so it costs the same on day 1 and day 1,000, and entries that
+// arrive together (pushes to different keys) share one fsync. Each sealed segment's summary (time
+// range, and the envs, actors and actions in it) lets a query skip segments that cannot match, and
+// the rest are read from their end: `audit --limit 20` reads the newest lines, not the whole log.
+import type {FileHandle} from 'node:fs/promises'
 import {join} from 'node:path'
-import {openJson} from './json-file.js'
+import {summarizeAudit, type AuditSummary} from './journal-summaries.js'
+import {migrateOnce} from './migrate.js'
+import {SegmentLog} from './segment-log.js'
+import type {AuditEntry, AuditQuery, AuditStore} from './storage-types.js'
 
-export interface AuditEntry {
-  time: string
-  actor: string
-  action: string
-  env?: string
-  key?: string
-  version?: number
-  detail?: string
+export {summarizeAudit, type AuditSummary} from './journal-summaries.js'
+
+export type {AuditEntry, AuditQuery} from './storage-types.js'
+
+export interface AuditLogOptions {
+  maxSegmentBytes?: number
+  sync?: (handle: FileHandle) => Promise<void>
+  now?: () => Date
 }
 
-export class AuditLog {
-  private queue: Promise<unknown> = Promise.resolve()
+export function auditDir(dataDir: string): string {
+  return join(dataDir, 'journal', 'audit')
+}
 
-  constructor(private readonly dataDir: string, private readonly now: () => Date = () => new Date()) {}
+export class AuditLog implements AuditStore {
+  private opened?: Promise<SegmentLog<AuditEntry, AuditSummary>>
+  private readonly now: () => Date
 
-  async record(entry: Omit<AuditEntry, 'time'>): Promise<void> {
-    const time = this.now().toISOString()
-    // One writer at a time: two appends to the same day's file must not race.
-    const write = this.queue.then(async () => {
-      const db = await openJson<AuditEntry[]>(this.dayPath(time.slice(0, 10)), [])
-      db.data.push({time, ...entry})
-      await db.write()
-    })
-    this.queue = write.catch(() => undefined)
-    await write
+  constructor(
+    private readonly dataDir: string,
+    private readonly options: AuditLogOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date())
   }
 
-  /** Entries at or after `since`, oldest first, at most `limit` (the newest ones). */
-  async list(since?: Date, limit = 1000): Promise<AuditEntry[]> {
-    const dir = join(this.dataDir, 'audit')
-    const days = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^\d{4}-\d{2}-\d{2}\.json$/.test(n)).sort()
-    const sinceDay = since?.toISOString().slice(0, 10)
+  async record(entry: Omit<AuditEntry, 'time'>): Promise<AuditEntry> {
+    const stored: AuditEntry = {time: this.now().toISOString(), ...entry}
+    await (await this.log()).append(stored)
+    return stored
+  }
+
+  async list(query: AuditQuery = {}): Promise<AuditEntry[]> {
+    const limit = query.limit ?? 1000
+    const since = query.since?.toISOString()
     const out: AuditEntry[] = []
-    for (const day of days) {
-      if (sinceDay && day.slice(0, 10) < sinceDay) continue
-      const db = await openJson<AuditEntry[]>(join(dir, day), [])
-      out.push(...db.data.filter((e) => !since || e.time >= since.toISOString()))
+    if (limit <= 0) return out
+    const cannotMatch = (s: AuditSummary) =>
+      (since !== undefined && s.to < since) ||
+      (query.env !== undefined && s.envs !== null && !s.envs.includes(query.env)) ||
+      (query.envs !== undefined && s.envs !== null && !s.envs.some((env) => query.envs!.includes(env))) ||
+      (query.actor !== undefined && s.actors !== null && !s.actors.includes(query.actor)) ||
+      (query.action !== undefined && s.actions !== null && !s.actions.includes(query.action))
+    const log = await this.log()
+    const segments = log.segments()
+    for (let i = segments.length - 1; i >= 0 && out.length < limit; i--) {
+      const {name, summary} = segments[i]
+      if (cannotMatch(summary)) continue
+      for await (const entry of log.readSegmentBackward(name)) {
+        if (since !== undefined && entry.time < since) {
+          if (summary.ordered) break // everything older in this segment is before `since` too
+          continue
+        }
+
+        if (query.env !== undefined && entry.env !== query.env) continue
+        if (query.envs !== undefined && (entry.env === undefined || !query.envs.includes(entry.env))) continue
+        if (query.key !== undefined && entry.key !== query.key) continue
+        if (query.actor !== undefined && entry.actor !== query.actor) continue
+        if (query.action !== undefined && entry.action !== query.action) continue
+        out.push(entry)
+        if (out.length >= limit) break
+      }
     }
 
-    return out.slice(-limit)
+    return out.reverse()
   }
 
-  private dayPath(day: string): string {
-    return join(this.dataDir, 'audit', `${day}.json`)
+  private log(): Promise<SegmentLog<AuditEntry, AuditSummary>> {
+    // Whoever opens the log first (serve, or a local command) migrates an old layout before it.
+    this.opened ??= migrateOnce(this.dataDir).then(() => SegmentLog.open<AuditEntry, AuditSummary>({
+      dir: auditDir(this.dataDir),
+      maxSegmentBytes: this.options.maxSegmentBytes ?? 4 * 1024 * 1024,
+      summarize: summarizeAudit,
+      sync: this.options.sync,
+    }))
+    return this.opened
   }
 }

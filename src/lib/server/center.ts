@@ -1,19 +1,19 @@
 // The center's logic: versions, history, audit. The HTTP layer (app.ts) only translates to these calls.
 //
-// Write order for every change: store (ZooKeeper multi, or embedded blob + pointer) -> blob -> history
-// -> audit -> answer. Agents see the change at the store commit, so nothing else sits before it.
-// A crash after the store commit leaves history one version behind; reconcile() at start fills it in
-// (content and meta from the store), so a version the store holds is never lost and a version number
-// is never reused.
+// Write order for every change: store commit (ZooKeeper multi, or embedded blob + pointer; the blob is
+// written alongside) -> history and audit (appended side by side) -> answer. Agents see the change at
+// the store commit, so nothing else sits before it. The answer waits until history and audit are
+// fsynced, so an acknowledged push is durable. A crash after the store commit leaves history one
+// version behind; reconcile() at start fills it in (content and meta from the store), so a version
+// the store holds is never lost and a version number is never reused.
 import {EventEmitter} from 'node:events'
 import {conflict, isStconfError, notFound} from '../errors.js'
 import {sha256, type VersionKind, type VersionMeta} from '../model.js'
 import {sleep} from '../sleep.js'
 import type {ConfigStore, ForeignChange} from '../store/types.js'
-import type {AuditLog} from './audit.js'
 import type {CenterApi, ChangeEvent, Current, PushInput, PushResult} from './center-types.js'
-import type {History} from './history.js'
 import {KeyedLock} from './keyed-lock.js'
+import type {AuditStore, HistoryStore} from './storage-types.js'
 
 export const OUT_OF_BAND_AUTHOR = 'zookeeper'
 
@@ -23,8 +23,8 @@ export class Center implements CenterApi {
 
   constructor(
     readonly store: ConfigStore,
-    readonly history: History,
-    readonly auditLog: AuditLog,
+    readonly history: HistoryStore,
+    readonly auditLog: AuditStore,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.events.setMaxListeners(0)
@@ -117,16 +117,19 @@ export class Center implements CenterApi {
     const meta = this.newMeta(version, content, input.author, input.message, input.kind ?? 'push')
     // Only a new key can make a new env; the client says so, so a typo in --env is not silent.
     const createdEnv = !current && !(await this.store.envs()).includes(env)
+    // The blob is written beside the store commit, not after it: a blob is found only through a
+    // version that names it, so one left by a commit that failed is harmless.
+    const blob = this.history.putBlob(content)
     try {
       await this.store.commit(env, key, content, meta, currentVersion)
     } catch (error) {
+      await blob.catch(() => undefined)
       if (isStconfError(error) && error.code === 'conflict') return 'raced'
       throw error
     }
 
-    await this.history.putBlob(content)
-    await this.history.append(env, key, meta)
-    await this.auditLog.record({actor: input.author, action: meta.kind, env, key, version, detail: input.message || undefined})
+    await blob
+    await this.record(env, key, meta, {actor: input.author, action: meta.kind, env, key, version, detail: input.message || undefined})
     this.events.emit('change', {env, key, meta} satisfies ChangeEvent)
     return {changed: true, meta, ...(createdEnv ? {createdEnv} : {})}
   }
@@ -159,8 +162,7 @@ export class Center implements CenterApi {
         throw error
       }
 
-      await this.history.append(env, key, meta)
-      await this.auditLog.record({actor: OUT_OF_BAND_AUTHOR, action: 'out-of-band', env, key, version, detail: meta.message})
+      await this.record(env, key, meta, {actor: OUT_OF_BAND_AUTHOR, action: 'out-of-band', env, key, version, detail: meta.message})
       this.events.emit('change', {env, key, meta} satisfies ChangeEvent)
     })
   }
@@ -172,10 +174,20 @@ export class Center implements CenterApi {
         if (meta.version <= (await this.history.lastVersion(env, key))) continue
         const current = await this.store.get(env, key)
         if (current) await this.history.putBlob(current.content)
-        await this.history.append(env, key, meta)
-        await this.auditLog.record({actor: 'stconf', action: 'reconcile', env, key, version: meta.version, detail: 'recorded after a restart'})
+        await this.record(env, key, meta, {actor: 'stconf', action: 'reconcile', env, key, version: meta.version, detail: 'recorded after a restart'})
       }
     }
+  }
+
+  /**
+   * History and audit of one committed version, written side by side (two appends, two files, one
+   * fsync's wait instead of two); the change is acknowledged only once both are durable. A crash
+   * between them is caught by reconcile() at start: a missing history entry is filled in from the
+   * store (with a `reconcile` audit entry), so no version the store holds is lost.
+   */
+  private async record(env: string, key: string, meta: VersionMeta, entry: Parameters<AuditStore['record']>[0]): Promise<void> {
+    const results = await Promise.allSettled([this.history.append(env, key, meta), this.auditLog.record(entry)])
+    for (const result of results) if (result.status === 'rejected') throw result.reason
   }
 
   private newMeta(version: number, content: Buffer, author: string, message: string, kind: VersionKind): VersionMeta {

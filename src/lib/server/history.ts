@@ -1,38 +1,68 @@
 // Version history and content blobs in serve's data dir.
 //
-//   <data>/blobs/ab/abcdef...            content by sha256, written once
-//   <data>/history/<env>/<key>/000000.json   versions 1..1000 of (env, key), then 000001.json ...
+//   <data>/blobs/ab/abcdef...                          content by sha256, written once
+//   <data>/journal/history/<env>/<key>/*.jsonl         versions of (env, key): an append-only segment log
 //
-// History is sharded by key and by 1000 versions, so a push rewrites one small file whatever the
-// size of the whole history (lowdb rewrites its file on every write).
+// One log per key, so a push appends one line to its key's log (one fsync, whatever the size of the
+// history), pushes to different keys never wait for each other, and `history` reads the key's newest
+// lines from the end of its newest segment. Each segment's summary (first and last version) lets
+// `get` go straight to the segment that holds a version.
 import {readdir, readFile, stat} from 'node:fs/promises'
+import type {FileHandle} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {VersionMeta} from '../model.js'
 import {sha256} from '../model.js'
 import {writeFileAtomic} from '../fs-atomic.js'
-import {openJson} from './json-file.js'
+import {summarizeVersions, type VersionRange} from './journal-summaries.js'
+import {migrateOnce} from './migrate.js'
+import {SegmentLog} from './segment-log.js'
+import type {HistoryStore} from './storage-types.js'
 
-const CHUNK = 1000
+export {summarizeVersions, type VersionRange} from './journal-summaries.js'
+
+export interface HistoryOptions {
+  maxSegmentBytes?: number
+  sync?: (handle: FileHandle) => Promise<void>
+}
 
 /** A key as one file-name-safe path segment. */
 export function encodeKey(key: string): string {
   return encodeURIComponent(key)
 }
 
-export class History {
-  private readonly lastVersions = new Map<string, number>()
+export function historyDir(dataDir: string): string {
+  return join(dataDir, 'journal', 'history')
+}
 
-  constructor(private readonly dataDir: string) {}
+export class History implements HistoryStore {
+  private readonly logs = new Map<string, Promise<SegmentLog<VersionMeta, VersionRange>>>()
+  private readonly blobsInFlight = new Map<string, Promise<void>>()
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly options: HistoryOptions = {},
+  ) {}
 
   async putBlob(content: Buffer): Promise<string> {
     const hash = sha256(content)
+    // Two writers of the same bytes (the center and the embedded store's commit) share one write.
+    let writing = this.blobsInFlight.get(hash)
+    if (!writing) {
+      writing = this.writeBlob(hash, content).finally(() => this.blobsInFlight.delete(hash))
+      this.blobsInFlight.set(hash, writing)
+    }
+
+    await writing
+    return hash
+  }
+
+  private async writeBlob(hash: string, content: Buffer): Promise<void> {
     const path = this.blobPath(hash)
     const exists = await stat(path).then(
       () => true,
       () => false,
     )
     if (!exists) await writeFileAtomic(path, content, 0o600)
-    return hash
   }
 
   async getBlob(hash: string): Promise<Buffer | null> {
@@ -43,54 +73,43 @@ export class History {
     }
   }
 
-  /** The highest version ever recorded for (env, key); 0 when none. */
   async lastVersion(env: string, key: string): Promise<number> {
-    const id = `${env}/${key}`
-    const cached = this.lastVersions.get(id)
-    if (cached !== undefined) return cached
-    const chunks = await this.chunks(env, key)
-    let last = 0
-    if (chunks.length > 0) {
-      const db = await openJson<VersionMeta[]>(this.chunkPath(env, key, chunks.at(-1)!), [])
-      last = db.data.at(-1)?.version ?? 0
-    }
-
-    this.lastVersions.set(id, last)
-    return last
+    return (await this.log(env, key)).segments().at(-1)?.summary.last ?? 0
   }
 
   async append(env: string, key: string, meta: VersionMeta): Promise<void> {
-    const last = await this.lastVersion(env, key)
+    const log = await this.log(env, key)
+    const last = log.segments().at(-1)?.summary.last ?? 0
     if (meta.version <= last) throw new Error(`history of ${env}/${key}: version ${meta.version} is not after ${last}`)
-    const db = await openJson<VersionMeta[]>(this.chunkPath(env, key, Math.floor((meta.version - 1) / CHUNK)), [])
-    db.data.push(meta)
-    await db.write()
-    this.lastVersions.set(`${env}/${key}`, meta.version)
+    await log.append(meta)
   }
 
   async get(env: string, key: string, version: number): Promise<VersionMeta | null> {
-    const db = await openJson<VersionMeta[]>(this.chunkPath(env, key, Math.floor((version - 1) / CHUNK)), [])
-    return db.data.find((m) => m.version === version) ?? null
+    const log = await this.log(env, key)
+    const segment = log.segments().find((s) => s.summary.first <= version && version <= s.summary.last)
+    if (!segment) return null
+    // Versions rise through a segment: read it from the end nearer to the one asked for.
+    const {first, last} = segment.summary
+    const records = version - first < last - version ? log.readSegmentForward(segment.name) : log.readSegmentBackward(segment.name)
+    for await (const meta of records) if (meta.version === version) return meta
+    return null
   }
 
-  /** Newest first, at most `limit` entries. */
   async list(env: string, key: string, limit = 100): Promise<VersionMeta[]> {
     const out: VersionMeta[] = []
-    const chunks = await this.chunks(env, key)
-    for (let i = chunks.length - 1; i >= 0 && out.length < limit; i--) {
-      const db = await openJson<VersionMeta[]>(this.chunkPath(env, key, chunks[i]), [])
-      out.push(...db.data.slice().reverse())
+    if (limit <= 0) return out
+    for await (const meta of (await this.log(env, key)).newestFirst()) {
+      out.push(meta)
+      if (out.length >= limit) break
     }
 
-    return out.slice(0, limit)
+    return out
   }
 
-  /** Every (env, key) that has history. */
   async keys(): Promise<Array<{env: string; key: string}>> {
-    const root = join(this.dataDir, 'history')
-    const envs = await readdir(root).catch(() => [] as string[])
+    const root = historyDir(this.dataDir)
     const out: Array<{env: string; key: string}> = []
-    for (const env of envs) {
+    for (const env of await readdir(root).catch(() => [] as string[])) {
       for (const encoded of await readdir(join(root, env)).catch(() => [] as string[])) {
         out.push({env, key: decodeURIComponent(encoded)})
       }
@@ -99,17 +118,22 @@ export class History {
     return out
   }
 
-  private async chunks(env: string, key: string): Promise<number[]> {
-    const dir = join(this.dataDir, 'history', env, encodeKey(key))
-    const names = await readdir(dir).catch(() => [] as string[])
-    return names
-      .filter((n) => /^\d{6}\.json$/.test(n))
-      .map((n) => Number(n.slice(0, 6)))
-      .sort((a, b) => a - b)
-  }
+  private log(env: string, key: string): Promise<SegmentLog<VersionMeta, VersionRange>> {
+    const id = `${env}/${key}`
+    let log = this.logs.get(id)
+    if (!log) {
+      // Whoever opens history first (serve, or a local command) migrates an old layout before it.
+      log = migrateOnce(this.dataDir).then(() => SegmentLog.open<VersionMeta, VersionRange>({
+        dir: join(historyDir(this.dataDir), env, encodeKey(key)),
+        maxSegmentBytes: this.options.maxSegmentBytes ?? 1024 * 1024,
+        summarize: summarizeVersions,
+        sync: this.options.sync,
+      }))
+      log.catch(() => this.logs.delete(id))
+      this.logs.set(id, log)
+    }
 
-  private chunkPath(env: string, key: string, chunk: number): string {
-    return join(this.dataDir, 'history', env, encodeKey(key), `${String(chunk).padStart(6, '0')}.json`)
+    return log
   }
 
   private blobPath(hash: string): string {

@@ -9,12 +9,12 @@ import type {ConfigStore} from '../store/types.js'
 import type {ZkConnectionEvent} from '../zk/connection-events.js'
 import {digestId, parseDigestAuth, type AclPolicy} from '../zk/layout.js'
 import {buildApp} from './app.js'
-import {AuditLog} from './audit.js'
 import {Center} from './center.js'
 import {lockDataDir} from './data-lock.js'
-import {History} from './history.js'
 import {Registry} from './instance-registry.js'
 import {JsonLastSeenStore} from './last-seen.js'
+import type {Migration} from './migrate.js'
+import {openStorage, type Storage} from './storage.js'
 import {TokenStore} from './tokens.js'
 
 export interface ServeOptions {
@@ -45,6 +45,8 @@ export interface RunningServer {
   mode: 'embedded' | 'zookeeper'
   /** a freshly made admin token, to print once; undefined when one existed or came from the env */
   newAdminToken?: string
+  /** set when this start moved a data dir of the old layout to the journal */
+  migration?: Migration
   /** every committed change (push, rollback, out-of-band), for logging */
   onChange: Center['onChange']
   /** ZooKeeper mode: the start-up ACL pass (resolves once ZooKeeper answered; may be after listening) */
@@ -71,8 +73,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   const releaseLock = await lockDataDir(dataDir)
-  const history = new History(dataDir)
-  const audit = new AuditLog(dataDir)
+  let storage: Storage
+  try {
+    storage = await openStorage(dataDir)
+  } catch (error) {
+    await releaseLock()
+    throw error
+  }
+
+  const {history, audit} = storage
   const tokens = await TokenStore.open(dataDir)
   const newAdminToken = await tokens.bootstrap(options.adminToken)
 
@@ -141,6 +150,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     mode: center.mode,
     newAdminToken,
     zkAcls,
+    migration: storage.migration ?? undefined,
     onChange: (listener) => center.onChange(listener),
     onInstanceChange: (listener) => instances.onChange(listener),
     async close() {

@@ -5,13 +5,14 @@ import {join} from 'node:path'
 import {conflict} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import {writeFileAtomic} from '../fs-atomic.js'
-import {encodeKey, type History} from '../server/history.js'
+import {encodeKey} from '../server/history.js'
+import type {HistoryStore} from '../server/storage-types.js'
 import type {ConfigStore, StoredCurrent} from './types.js'
 
 export class EmbeddedStore implements ConfigStore {
   readonly mode = 'embedded' as const
 
-  constructor(private readonly dataDir: string, private readonly history: History) {}
+  constructor(private readonly dataDir: string, private readonly history: HistoryStore) {}
 
   async start(): Promise<void> {}
 

@@ -1,0 +1,260 @@
+// serve's journal against real processes: a data dir of the old lowdb layout is migrated on first
+// start; a segment cut mid-line by a crash still reads, and new appends after it are intact; the
+// audit filters of GET /api/v1/audit, through the CLI.
+import assert from 'node:assert/strict'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {ADMIN_TOKEN, runCli, startServe, tempDir, type ServeHandle} from '../helpers/cli.js'
+
+const cleanup: string[] = []
+after(() => {
+  for (const dir of cleanup) rmSync(dir, {recursive: true, force: true})
+})
+
+function scratch(prefix: string): string {
+  const dir = tempDir(prefix)
+  cleanup.push(dir)
+  return dir
+}
+
+const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex')
+
+async function cliAt(serve: ServeHandle, args: string[], options: {token?: string; cwd?: string} = {}) {
+  return runCli(args, {cwd: options.cwd, env: {STCONF_SERVER: serve.url, STCONF_TOKEN: options.token ?? ADMIN_TOKEN}})
+}
+
+async function jsonOf<T>(serve: ServeHandle, args: string[]): Promise<T> {
+  const result = await cliAt(serve, [...args, '--json'])
+  assert.equal(result.code, 0, result.stderr)
+  return JSON.parse(result.stdout) as T
+}
+
+interface Entry {
+  time: string
+  actor: string
+  action: string
+  env?: string
+  key?: string
+  version?: number
+}
+
+/** Writes a data dir exactly as stconf wrote it before the journal (lowdb files, embedded store). */
+function writeOldLayout(dataDir: string): {v1: Buffer; v2: Buffer} {
+  const v1 = Buffer.from('[server]\nport=1\n')
+  const v2 = Buffer.from('[server]\nport=2\n')
+  const key = encodeURIComponent('game/conf.ini')
+  const metas = [v1, v2].map((bytes, i) => ({
+    version: i + 1,
+    sha256: sha(bytes),
+    size: bytes.length,
+    author: 'admin',
+    message: `old ${i + 1}`,
+    time: `2026-11-2${i}T10:00:00.000Z`,
+    kind: 'push',
+  }))
+  for (const bytes of [v1, v2]) {
+    mkdirSync(join(dataDir, 'blobs', sha(bytes).slice(0, 2)), {recursive: true})
+    writeFileSync(join(dataDir, 'blobs', sha(bytes).slice(0, 2), sha(bytes)), bytes)
+  }
+
+  mkdirSync(join(dataDir, 'history', 'prod', key), {recursive: true})
+  writeFileSync(join(dataDir, 'history', 'prod', key, '000000.json'), JSON.stringify(metas, null, 1) + '\n')
+  mkdirSync(join(dataDir, 'current', 'prod'), {recursive: true})
+  writeFileSync(join(dataDir, 'current', 'prod', `${key}.json`), JSON.stringify(metas[1]) + '\n')
+  mkdirSync(join(dataDir, 'audit'), {recursive: true})
+  writeFileSync(
+    join(dataDir, 'audit', '2026-11-20.json'),
+    JSON.stringify([{time: metas[0].time, actor: 'admin', action: 'push', env: 'prod', key: 'game/conf.ini', version: 1, detail: 'old 1'}], null, 1),
+  )
+  writeFileSync(
+    join(dataDir, 'audit', '2026-11-21.json'),
+    JSON.stringify(
+      [
+        {time: '2026-11-21T09:00:00.000Z', actor: 'admin', action: 'token-create', detail: 'ci (operator)'},
+        {time: metas[1].time, actor: 'admin', action: 'push', env: 'prod', key: 'game/conf.ini', version: 2, detail: 'old 2'},
+      ],
+      null,
+      1,
+    ),
+  )
+  return {v1, v2}
+}
+
+describe('journal: migration from the old layout', () => {
+  it('moves history and audit on first start; versions, bytes and entries survive; the next start leaves it alone', async () => {
+    const dataDir = scratch('stconf-migrate-')
+    const {v1} = writeOldLayout(dataDir)
+    let serve = await startServe({dataDir})
+    try {
+      assert.match(serve.output(), /migrated .* 3 audit entries, 2 versions of 1 keys/)
+      const history = await jsonOf<Array<{version: number; message: string}>>(serve, ['history', 'game/conf.ini', '--env', 'prod'])
+      assert.deepEqual(history.map((v) => [v.version, v.message]), [[2, 'old 2'], [1, 'old 1']])
+      const old = await cliAt(serve, ['pull', 'game/conf.ini', '--env', 'prod', '--version', '1', '-o', '-'])
+      assert.deepEqual(old.stdoutBytes, v1)
+      const audit = await jsonOf<Entry[]>(serve, ['audit'])
+      assert.deepEqual(audit.map((e) => [e.time, e.action, e.version]), [
+        ['2026-11-20T10:00:00.000Z', 'push', 1],
+        ['2026-11-21T09:00:00.000Z', 'token-create', undefined],
+        ['2026-11-21T10:00:00.000Z', 'push', 2],
+      ])
+      assert.equal(existsSync(join(dataDir, 'history')), false, 'old history files removed')
+      assert.equal(existsSync(join(dataDir, 'audit')), false, 'old audit files removed')
+
+      // Rolling back to a migrated version and pushing anew continue the numbering.
+      const rolled = await jsonOf<{version: number}>(serve, ['rollback', 'game/conf.ini', '--env', 'prod', '--to', '1'])
+      assert.equal(rolled.version, 3)
+    } finally {
+      await serve.stop()
+    }
+
+    serve = await startServe({dataDir})
+    try {
+      assert.doesNotMatch(serve.output(), /migrated/)
+      const history = await jsonOf<Array<{version: number}>>(serve, ['history', 'game/conf.ini', '--env', 'prod'])
+      assert.deepEqual(history.map((v) => v.version), [3, 2, 1])
+      assert.equal((await jsonOf<Entry[]>(serve, ['audit'])).length, 4)
+    } finally {
+      await serve.stop()
+    }
+  })
+
+  it('refuses a data dir that holds the old layout beside a journal it did not migrate, and changes nothing', async () => {
+    const dataDir = scratch('stconf-migrate-')
+    writeOldLayout(dataDir)
+    mkdirSync(join(dataDir, 'journal', 'audit'), {recursive: true})
+    const result = await runCli(['serve', '--port', '0', '--data', dataDir], {env: {STCONF_ADMIN_TOKEN: ADMIN_TOKEN}})
+    assert.equal(result.code, 2, result.stderr)
+    assert.match(result.stderr, /^stconf: .*holds both the old storage layout.* - .*move audit\/ and history\//)
+    assert.equal(result.stderr.trim().split('\n').length, 1)
+    assert.ok(existsSync(join(dataDir, 'history', 'prod')))
+    assert.deepEqual(readdirSync(join(dataDir, 'journal', 'audit')), [])
+  })
+})
+
+describe('journal: a segment torn by a crash', () => {
+  it('reads what was whole, and appends after it intact', async () => {
+    const dataDir = scratch('stconf-torn-')
+    const work = scratch('stconf-torn-work-')
+    let serve = await startServe({dataDir})
+    try {
+      for (let i = 1; i <= 3; i++) {
+        writeFileSync(join(work, 'conf.ini'), `[server]\nport=${i}\n`)
+        const pushed = await cliAt(serve, ['push', 'game/conf.ini', '--env', 'prod', '--file', join(work, 'conf.ini'), '-m', `push ${i}`], {cwd: work})
+        assert.equal(pushed.code, 0, pushed.stderr)
+      }
+    } finally {
+      await serve.stop()
+    }
+
+    // A crash in the middle of writing the last line of each log.
+    const auditSegment = join(dataDir, 'journal', 'audit', '0000000001.jsonl')
+    const historySegment = join(dataDir, 'journal', 'history', 'prod', encodeURIComponent('game/conf.ini'), '0000000001.jsonl')
+    for (const path of [auditSegment, historySegment]) truncateSync(path, statSync(path).size - 15)
+
+    serve = await startServe({dataDir})
+    try {
+      // History lost version 3's line; serve fills it in from the store at start (recorded as reconcile).
+      const history = await jsonOf<Array<{version: number}>>(serve, ['history', 'game/conf.ini', '--env', 'prod'])
+      assert.deepEqual(history.map((v) => v.version), [3, 2, 1])
+      const audit = await jsonOf<Entry[]>(serve, ['audit'])
+      assert.deepEqual(audit.map((e) => [e.action, e.version]), [
+        ['push', 1],
+        ['push', 2],
+        ['reconcile', 3],
+      ])
+
+      writeFileSync(join(work, 'conf.ini'), '[server]\nport=4\n')
+      const pushed = await cliAt(serve, ['push', 'game/conf.ini', '--env', 'prod', '--file', join(work, 'conf.ini'), '-m', 'after the crash'])
+      assert.equal(pushed.code, 0, pushed.stderr)
+      const after = await jsonOf<Entry[]>(serve, ['audit', '--limit', '1'])
+      assert.deepEqual(after.map((e) => [e.action, e.version]), [['push', 4]])
+    } finally {
+      await serve.stop()
+    }
+
+    for (const path of [auditSegment, historySegment]) {
+      const text = readFileSync(path, 'utf8')
+      assert.ok(text.endsWith('\n'))
+      for (const line of text.trimEnd().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `${path}: ${line}`)
+    }
+  })
+})
+
+describe('audit filters (GET /api/v1/audit through `stconf audit`)', () => {
+  let serve: ServeHandle
+  let ciToken: string
+  let beforeSecond: string
+  const work = scratch('stconf-audit-work-')
+
+  before(async () => {
+    serve = await startServe({dataDir: scratch('stconf-audit-')})
+    const created = await cliAt(serve, ['token', 'create', 'ci', '--role', 'operator'])
+    assert.equal(created.code, 0, created.stderr)
+    ciToken = created.stdout.trim().split('\n').at(-1)!
+    const push = async (env: string, key: string, body: string, token = ADMIN_TOKEN) => {
+      mkdirSync(join(work, key, '..'), {recursive: true})
+      writeFileSync(join(work, key), body)
+      const result = await cliAt(serve, ['push', key, '--env', env], {token, cwd: work})
+      assert.equal(result.code, 0, result.stderr)
+    }
+
+    await push('prod', 'game/conf.ini', 'a=1\n')
+    await push('staging', 'game/conf.ini', 'a=1\n', ciToken)
+    beforeSecond = new Date().toISOString()
+    await push('prod', 'game/rates.ini', 'r=1\n', ciToken)
+    await push('prod', 'game/conf.ini', 'a=2\n', ciToken)
+    const rolled = await cliAt(serve, ['rollback', 'game/conf.ini', '--env', 'prod', '--to', '1'])
+    assert.equal(rolled.code, 0, rolled.stderr)
+  })
+  after(() => serve.stop())
+
+  const audit = (args: string[]) => jsonOf<Entry[]>(serve, ['audit', ...args])
+  const shape = (entries: Entry[]) => entries.map((e) => `${e.actor} ${e.action} ${e.env ?? '-'}/${e.key ?? '-'} ${e.version ?? '-'}`)
+
+  it('--env', async () => {
+    assert.deepEqual(shape(await audit(['--env', 'staging'])), ['ci push staging/game/conf.ini 1'])
+  })
+
+  it('--key (across envs)', async () => {
+    assert.deepEqual(shape(await audit(['--key', 'game/conf.ini'])), [
+      'admin push prod/game/conf.ini 1',
+      'ci push staging/game/conf.ini 1',
+      'ci push prod/game/conf.ini 2',
+      'admin rollback prod/game/conf.ini 3',
+    ])
+  })
+
+  it('--actor', async () => {
+    assert.deepEqual(shape(await audit(['--actor', 'ci'])), ['ci push staging/game/conf.ini 1', 'ci push prod/game/rates.ini 1', 'ci push prod/game/conf.ini 2'])
+  })
+
+  it('--action', async () => {
+    assert.deepEqual(shape(await audit(['--action', 'token-create'])), ['admin token-create -/- -'])
+    assert.deepEqual(shape(await audit(['--action', 'rollback'])), ['admin rollback prod/game/conf.ini 3'])
+  })
+
+  it('combined with each other and with --since and --limit', async () => {
+    assert.deepEqual(shape(await audit(['--env', 'prod', '--key', 'game/conf.ini', '--actor', 'ci', '--action', 'push'])), ['ci push prod/game/conf.ini 2'])
+    assert.deepEqual(shape(await audit(['--env', 'prod', '--since', beforeSecond])), [
+      'ci push prod/game/rates.ini 1',
+      'ci push prod/game/conf.ini 2',
+      'admin rollback prod/game/conf.ini 3',
+    ])
+    assert.deepEqual(shape(await audit(['--env', 'prod', '--limit', '2'])), ['ci push prod/game/conf.ini 2', 'admin rollback prod/game/conf.ini 3'])
+    assert.deepEqual(await audit(['--env', 'prod', '--actor', 'nobody']), [])
+  })
+
+  it('refuses a bad filter with one line and exit 2', async () => {
+    for (const args of [['--key', '../etc/passwd'], ['--env', 'Prod'], ['--since', 'yesterday']]) {
+      const result = await cliAt(serve, ['audit', ...args])
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`)
+      assert.equal(result.stderr.trim().split('\n').length, 1)
+    }
+
+    const response = await fetch(`${serve.url}/api/v1/audit?user=admin`, {headers: {authorization: `Bearer ${ADMIN_TOKEN}`}})
+    assert.equal(response.status, 400)
+    assert.match(((await response.json()) as {message: string}).message, /unknown audit filter "user"/)
+  })
+})
