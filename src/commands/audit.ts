@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {StconfCommand, clientFlags} from '../lib/cli/base.js'
 import {ApiClient, type AuditEntry} from '../lib/client/api-client.js'
-import {formatTable} from '../lib/client/operations.js'
+import {formatTable, readAudit} from '../lib/client/operations.js'
 
 export default class Audit extends StconfCommand {
   static override summary = 'Show the audit log: who changed what, when'
@@ -32,7 +32,7 @@ unless one env is asked for.`
   async run(): Promise<AuditEntry[]> {
     const {flags} = await this.parse(Audit)
     const {since, limit, env, key, actor, action} = flags
-    const entries = await new ApiClient({server: flags.server, token: flags.token}).audit({since, limit, env, key, actor, action})
+    const entries = await readAudit(new ApiClient({server: flags.server, token: flags.token}), {since, limit, env, key, actor, action})
     this.log(
       formatTable([
         ['TIME', 'ACTOR', 'ACTION', 'TARGET', 'VERSION', 'DETAIL'],

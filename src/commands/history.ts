@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {StconfCommand, clientFlags} from '../lib/cli/base.js'
 import {ApiClient} from '../lib/client/api-client.js'
-import {formatTable, target} from '../lib/client/operations.js'
+import {formatTable, keyHistory, target} from '../lib/client/operations.js'
 import type {VersionMeta} from '../lib/model.js'
 
 export default class History extends StconfCommand {
@@ -14,8 +14,7 @@ export default class History extends StconfCommand {
 
   async run(): Promise<VersionMeta[]> {
     const {args, flags} = await this.parse(History)
-    const {env, key} = target(flags.env, args.key)
-    const versions = await new ApiClient({server: flags.server, token: flags.token}).history(env, key, flags.limit)
+    const versions = await keyHistory(new ApiClient({server: flags.server, token: flags.token}), target(flags.env, args.key), flags.limit)
     this.log(
       formatTable([
         ['VERSION', 'TIME', 'AUTHOR', 'KIND', 'SIZE', 'SHA256', 'MESSAGE'],

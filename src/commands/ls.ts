@@ -1,8 +1,7 @@
 import * as Args from '@oclif/core/args'
 import {StconfCommand, clientFlags} from '../lib/cli/base.js'
 import {ApiClient, type KeyEntry} from '../lib/client/api-client.js'
-import {formatTable} from '../lib/client/operations.js'
-import {validateEnv} from '../lib/model.js'
+import {formatTable, listKeys} from '../lib/client/operations.js'
 
 export default class Ls extends StconfCommand {
   static override summary = 'List the keys of an env (optionally of one app)'
@@ -13,7 +12,7 @@ export default class Ls extends StconfCommand {
 
   async run(): Promise<KeyEntry[]> {
     const {args, flags} = await this.parse(Ls)
-    const keys = await new ApiClient({server: flags.server, token: flags.token}).keys(validateEnv(flags.env), args.app)
+    const keys = await listKeys(new ApiClient({server: flags.server, token: flags.token}), flags.env, args.app)
     if (keys.length === 0) this.log(`no keys in env ${flags.env}${args.app ? ` under ${args.app}/` : ''}`)
     else this.log(formatTable([['KEY', 'VERSION', 'SIZE', 'TIME', 'AUTHOR'], ...keys.map((k) => [k.key, String(k.version), String(k.size), k.time, k.author])]))
     return keys

@@ -6,11 +6,13 @@ import {pullFile, target} from '../lib/client/operations.js'
 
 export default class Pull extends StconfCommand {
   static override summary = 'Fetch a key (current or one version) byte-exact'
-  static override description = 'Writes ./<key> by default (atomically: a reader never sees a partial file); -o - prints to stdout.'
+  static override description = `Writes ./<key> by default (atomically: a reader never sees a partial file); -o - prints to stdout.
+A local file whose bytes are none of the key's versions holds local edits: pull refuses (exit 4) unless --force.`
   static override examples = [
     '<%= config.bin %> pull game/conf.ini --env prod',
     '<%= config.bin %> pull game/conf.ini --env prod --version 3 -o /tmp/conf.v3.ini',
     '<%= config.bin %> pull game/conf.ini -o -',
+    '<%= config.bin %> pull game/conf.ini --env prod --force   # overwrite local edits',
   ]
 
   static override args = {key: Args.string({description: 'key, a relative path like game/conf.ini', required: true})}
@@ -18,12 +20,13 @@ export default class Pull extends StconfCommand {
     ...clientFlags,
     version: Flags.integer({char: 'v', description: 'version to fetch (default: current)', min: 1}),
     output: Flags.string({char: 'o', description: 'output path ("-" = stdout; default ./<key>)'}),
+    force: Flags.boolean({description: 'overwrite the output file even when it holds local edits'}),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Pull)
     const client = new ApiClient({server: flags.server, token: flags.token})
-    const result = await pullFile(client, target(flags.env, args.key), {version: flags.version, output: flags.output})
+    const result = await pullFile(client, target(flags.env, args.key), {version: flags.version, output: flags.output, force: flags.force})
     if (!result.path) {
       process.stdout.write(result.content)
       return

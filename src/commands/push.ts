@@ -8,13 +8,15 @@ import {waitAndReport, waitFlags, waitTimeout} from '../lib/cli/wait.js'
 
 export default class Push extends StconfCommand {
   static override summary = 'Publish a local file as the next version of a key'
-  static override description = `The file defaults to ./<key>. Identical bytes make no new version.
+  static override description = `The file defaults to ./<key>. Identical bytes make no new version; an empty file is refused
+unless --allow-empty. The first key of an env creates it ("created env <env>" on stderr).
 .json/.yaml/.yml/.ini/.toml/.properties files are syntax-checked first (skip with --no-validate).`
 
   static override examples = [
     '<%= config.bin %> push game/conf.ini --env prod -m "raise max players"',
     '<%= config.bin %> push game/conf.ini --file build/conf.ini --env staging',
     'cat conf.ini | <%= config.bin %> push game/conf.ini --file - --expect-version 7',
+    '<%= config.bin %> push game/maintenance.flag --env prod --allow-empty',
     '<%= config.bin %> push game/conf.ini --env prod --wait --wait-timeout 2m',
   ]
 
@@ -27,6 +29,7 @@ export default class Push extends StconfCommand {
     'expect-version': Flags.integer({description: 'refuse unless the current version is N (0 = new key)', min: 0}),
     validate: Flags.boolean({description: 'syntax-check known formats before pushing', default: true, allowNo: true}),
     ...waitFlags,
+    'allow-empty': Flags.boolean({description: 'publish an empty (0-byte) file; refused without it'}),
   }
 
   async run(): Promise<PushAnswer & {wait?: RolloutResult}> {
@@ -38,7 +41,10 @@ export default class Push extends StconfCommand {
       message: flags.message,
       expectVersion: flags['expect-version'],
       validate: flags.validate,
+      allowEmpty: flags['allow-empty'],
     })
+    // stderr also with --json: a new env is news either way (an --env typo would otherwise be silent).
+    if (result.createdEnv) process.stderr.write(`created env ${result.env}\n`)
     this.log(
       result.changed
         ? `pushed ${result.env}/${result.key} as version ${result.version} (${result.size} bytes, sha256 ${result.sha256.slice(0, 12)})`

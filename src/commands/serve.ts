@@ -2,13 +2,15 @@ import * as Flags from '@oclif/core/flags'
 import {StconfCommand} from '../lib/cli/base.js'
 import {formatErrorLine} from '../lib/errors.js'
 import {durationFlag} from '../lib/duration.js'
+import {describeConnection} from '../lib/zk/connection-events.js'
 
 export default class Serve extends StconfCommand {
   static override summary = 'Run the config center (HTTP API; ZooKeeper or an embedded store)'
   static override description = `Without --zk, content lives in an embedded store in --data: one command gives a working
 center on one machine. With --zk, the current bytes of each key live in ZooKeeper at
 <zk-root>/config/<env>/<key>, where agents watch them; history and audit stay in --data.
-On first start an admin token is printed once (or taken from $STCONF_ADMIN_TOKEN).
+On first start an admin token is printed once (or taken from $STCONF_ADMIN_TOKEN). With --zk, every change of the
+ZooKeeper connection (lost, reconnected, session expired, new session) is logged with its time and address.
 With --zk-auth, every start sets the ACL of each node of the tree (idempotent; it also upgrades trees of
 older versions): see docs/security.md.`
 
@@ -54,6 +56,7 @@ older versions): see docs/security.md.`
       maxBytes: flags['max-bytes'],
       adminToken: process.env.STCONF_ADMIN_TOKEN || undefined,
       instanceRetentionMs,
+      onZkConnection: (event) => this.log(`${event.time} ${describeConnection(event)}`),
     })
     if (server.newAdminToken) {
       this.log(`admin token (shown once; keep it safe, then: export STCONF_TOKEN=<token>):`)

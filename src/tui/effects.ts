@@ -39,7 +39,7 @@ export async function runEffect(effect: Effect, state: TuiState, client: ApiClie
       case 'env-diff':
       case 'switch-env': {
         if (effect === 'env-diff' && !key) return say('no key selected')
-        const envs = (await client.envs()).filter((e) => effect === 'switch-env' || e !== env)
+        const envs = (await client.envs()).map((e) => e.env).filter((e) => effect === 'switch-env' || e !== env)
         if (envs.length === 0) return say('there is no other env')
         const cursor = Math.max(0, envs.indexOf(env))
         return dispatch({type: 'overlay', overlay: {kind: 'pick-env', purpose: effect === 'switch-env' ? 'switch' : 'diff', key: key ?? undefined, envs, cursor}})

@@ -6,6 +6,7 @@ import {dirname, join} from 'node:path'
 import {sha256, type VersionMeta} from '../../src/lib/model.js'
 import type {ZkClient} from '../../src/lib/zk/zk-client.js'
 import {zkPath} from '../../src/lib/zk/zk-client.js'
+import {trackProcess} from './cleanup.js'
 import {ADMIN_TOKEN, CLI, startServe as startServeProcess, tempDir as makeTempDir, waitFor, type ServeHandle} from './cli.js'
 
 export {ADMIN_TOKEN, BIN, ROOT} from './cli.js'
@@ -55,7 +56,7 @@ export class Proc {
 
 export function runCli(args: string[], env: Record<string, string> = {}): Proc {
   const [program, ...first] = CLI
-  return new Proc(spawn(program, [...first, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']}))
+  return new Proc(trackProcess(spawn(program, [...first, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})))
 }
 
 export type Serve = ServeHandle

@@ -1,9 +1,8 @@
 // Run the built CLI (bin/run.js) as a real process, and start real `stconf serve` processes.
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {makeTempDir, trackProcess} from './cleanup.js'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
@@ -22,8 +21,9 @@ export interface CliResult {
   stdoutBytes: Buffer
 }
 
+/** A temp dir removed when the test file's process ends (see cleanup.ts), also after a failure. */
 export function tempDir(prefix = 'stconf-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix))
+  return makeTempDir(prefix)
 }
 
 export async function runCli(
@@ -31,11 +31,11 @@ export async function runCli(
   options: {cwd?: string; env?: Record<string, string | undefined>; input?: Buffer | string; exec?: readonly string[]} = {},
 ): Promise<CliResult> {
   const [program, ...first] = options.exec ?? CLI
-  const child = spawn(program, [...first, ...args], {
+  const child = trackProcess(spawn(program, [...first, ...args], {
     cwd: options.cwd ?? ROOT,
     env: {...process.env, STCONF_SERVER: undefined, STCONF_TOKEN: undefined, STCONF_ENV: undefined, ...options.env},
     stdio: ['pipe', 'pipe', 'pipe'],
-  })
+  }))
   const out: Buffer[] = []
   const err: Buffer[] = []
   child.stdout.on('data', (d: Buffer) => out.push(d))
@@ -61,11 +61,11 @@ export async function startServe(
   const dataDir = options.dataDir ?? tempDir('stconf-serve-')
   const args = ['serve', '--port', String(options.port ?? 0), '--data', dataDir, ...(options.zk ? ['--zk', options.zk] : []), ...(options.zkRoot ? ['--zk-root', options.zkRoot] : []), ...(options.args ?? [])]
   const [program, ...first] = options.exec ?? CLI
-  const proc = spawn(program, [...first, ...args], {
+  const proc = trackProcess(spawn(program, [...first, ...args], {
     cwd: options.cwd ?? ROOT,
     env: {...process.env, STCONF_ADMIN_TOKEN: ADMIN_TOKEN, ...options.env},
     stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  }))
   let output = ''
   proc.stdout!.on('data', (d) => (output += d.toString()))
   proc.stderr!.on('data', (d) => (output += d.toString()))

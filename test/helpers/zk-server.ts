@@ -1,10 +1,11 @@
 // A throwaway ZooKeeper for tests and benchmarks: Debian's jars, a free loopback port, a temp data dir.
 // Never port 2181, never a system ZooKeeper. stop()/start() keep the port and data (a restart).
 import {spawn, type ChildProcess} from 'node:child_process'
-import {appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {createConnection, createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {makeTempDir, removeDir, trackProcess} from './cleanup.js'
 
 const JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-nop.jar']
 
@@ -49,7 +50,8 @@ export class TestZk {
       throw new Error('ZooKeeper jars not found: install Debian\'s "zookeeper" package (apt-get install zookeeper), or run .ci/run')
     }
 
-    this.dir = mkdtempSync(join(tmpdir(), 'stconf-zk-'))
+    // STCONF_ZK_LOG keeps the dir (and its zk.log) for debugging; else it goes when the process ends.
+    this.dir = process.env.STCONF_ZK_LOG ? mkdtempSync(join(tmpdir(), 'stconf-zk-')) : makeTempDir('stconf-zk-')
   }
 
   get connect(): string {
@@ -73,12 +75,13 @@ export class TestZk {
         'forceSync=no',
       ].join('\n') + '\n',
     )
-    this.proc = spawn(
+    // Tracked: a test file that crashes must not leave a JVM running.
+    this.proc = trackProcess(spawn(
       'java',
       // STCONF_ZK_LOG=1 shows the server's own log (slf4j-simple) in ${dir}/zk.log, for debugging.
       ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', (process.env.STCONF_ZK_LOG ? [JARS[0], '/usr/share/java/slf4j-simple.jar'] : JARS).join(':'), 'org.apache.zookeeper.server.ZooKeeperServerMain', join(this.dir, 'zoo.cfg')],
       {stdio: ['ignore', 'ignore', 'pipe']},
-    )
+    ))
     let stderr = ''
     this.proc.stderr?.on('data', (d) => (stderr += d.toString()))
     if (process.env.STCONF_ZK_LOG) this.proc.stderr?.on('data', (d) => appendFileSync(join(this.dir, 'zk.log'), d))
@@ -90,6 +93,7 @@ export class TestZk {
       await new Promise((r) => setTimeout(r, 100))
     }
 
+    await this.stop() // a JVM that never answered must not outlive the failed start
     throw new Error(`ZooKeeper did not start on port ${this.port}: ${stderr}`)
   }
 
@@ -105,7 +109,7 @@ export class TestZk {
   /** Stop and remove the data dir. */
   async destroy(): Promise<void> {
     await this.stop()
-    rmSync(this.dir, {recursive: true, force: true})
+    if (!process.env.STCONF_ZK_LOG) removeDir(this.dir)
   }
 }
 

@@ -261,7 +261,7 @@ describe('serve restarts', () => {
     const first = await startServe({dataDir, env: {STCONF_ADMIN_TOKEN: ''}})
     const token = /^(stc_\S+)$/m.exec(first.output())?.[1]
     assert.ok(token, first.output())
-    const ok = await runCli(['ls'], {env: {STCONF_SERVER: first.url, STCONF_TOKEN: token}})
+    const ok = await runCli(['token', 'list'], {env: {STCONF_SERVER: first.url, STCONF_TOKEN: token}})
     assert.equal(ok.code, 0, ok.stderr)
     await first.stop()
     const second = await startServe({dataDir, env: {STCONF_ADMIN_TOKEN: ''}})

@@ -84,7 +84,7 @@ describe('GET /api/v1/events (embedded store)', () => {
     await assert.rejects(noToken.events('prod', {onEvent() {}}), (error: StconfError) => error.code === 'unauthorized')
     await assert.rejects(client.events('', {onEvent() {}}), (error: StconfError) => error.code === 'bad-input')
     await assert.rejects(client.events('Not An Env', {onEvent() {}}), (error: StconfError) => error.code === 'bad-input')
-    assert.deepEqual(await client.envs(), ['prod', 'staging'])
+    assert.deepEqual((await client.envs()).map((e) => e.env), ['prod', 'staging'])
   })
 
   it('ends open streams when serve stops, and the reader says so', async () => {

@@ -171,7 +171,7 @@ describe('tokens over HTTP: role agent, viewers no longer report, scopes', () =>
   let serve: ServeHandle
   const dirs: string[] = []
   const tokens: Record<string, string> = {}
-  const cli = (args: string[], token = ADMIN_TOKEN) => runCli(args, {env: {STCONF_SERVER: serve.url, STCONF_TOKEN: token}})
+  const cli = (args: string[], token = ADMIN_TOKEN, input?: string) => runCli(args, {env: {STCONF_SERVER: serve.url, STCONF_TOKEN: token}, input})
   const api = (method: string, path: string, token: string, body?: unknown) =>
     fetch(`${serve.url}${path}`, {
       method,
@@ -232,7 +232,8 @@ describe('tokens over HTTP: role agent, viewers no longer report, scopes', () =>
     assert.equal((await heartbeat('prod', 'gs-8', tokens.fleet)).status, 200)
     assert.ok((await status(serve, 'prod')).some((row) => row.host === 'gs-8'))
 
-    const pushed = await cli(['push', 'game/conf.ini', '--env', 'prod', '--file', '-'], tokens.fleet)
+    // Some bytes on stdin: an empty push is refused before any request (exit 2, issue 7).
+    const pushed = await cli(['push', 'game/conf.ini', '--env', 'prod', '--file', '-'], tokens.fleet, 'rate=2\n')
     assert.equal(pushed.code, 5)
     assert.match(pushed.stderr, /role agent; this needs operator or admin/)
     for (const path of ['/api/v1/audit', '/api/v1/history/prod/game/conf.ini', '/api/v1/instances/prod', '/api/v1/tokens']) {

@@ -41,6 +41,35 @@ describe('serve with ZooKeeper', () => {
     else await zkServer.destroy()
   })
 
+  it('records only its own pushes for new keys: no out-of-band entries, parent znodes are not keys', async () => {
+    // A serve of its own (own root, own data dir), so its audit log holds only what this test did.
+    const own = await startServe({zk: zkServer.connect, zkRoot: '/truth'})
+    try {
+      const ownCli = (args: string[]) => runCli(args, {cwd: work, env: {STCONF_SERVER: own.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'}})
+      writeFileSync(join(work, 'rates.ini'), 'xp = 2\n')
+      writeFileSync(join(work, 'conf.ini'), 'max = 1\n')
+      const first = await ownCli(['push', 'game/conf.d/rates.ini', '--file', 'rates.ini'])
+      assert.equal(first.code, 0, first.stderr)
+      assert.equal(first.stderr, 'created env prod\n')
+      const second = await ownCli(['push', 'game/conf.ini', '--file', 'conf.ini'])
+      assert.equal(second.code, 0, second.stderr)
+      assert.equal(second.stderr, '')
+      // An out-of-band write after the pushes: once it is recorded, the scans that could have
+      // misread serve's own writes have run.
+      await zk.setData('/truth/config/prod/game/conf.ini', Buffer.from('max = 2\n'))
+      const audit = await waitFor(async () => {
+        const entries = JSON.parse((await ownCli(['audit', '--json'])).stdout) as Array<{action: string; key?: string}>
+        return entries.some((e) => e.action === 'out-of-band') ? entries : null
+      }, 'the out-of-band write in the audit log')
+      assert.deepEqual(audit.map((e) => `${e.action} ${e.key}`), ['push game/conf.d/rates.ini', 'push game/conf.ini', 'out-of-band game/conf.ini'])
+      const keys = JSON.parse((await ownCli(['ls', '--json'])).stdout) as Array<{key: string}>
+      assert.deepEqual(keys.map((k) => k.key), ['game/conf.d/rates.ini', 'game/conf.ini'])
+      assert.deepEqual(JSON.parse((await ownCli(['env', 'ls', '--json'])).stdout), [{env: 'prod', keys: 2, instances: 0}])
+    } finally {
+      await own.stop()
+    }
+  })
+
   it('keeps exactly the file bytes at <root>/config/<env>/<key>, with meta beside it', async () => {
     const bytes = Buffer.from('[game]\r\nmax_players = 100\r\n')
     writeFileSync(join(work, 'conf.ini'), bytes)
@@ -89,6 +118,7 @@ describe('serve with ZooKeeper', () => {
   })
 
   it('answers 503 with a clear message while ZooKeeper is down, and recovers when it returns', async () => {
+    const logFrom = serve.output().length
     await zkServer.stop()
     const push = await cli(['push', 'game/conf.ini', '--file', 'conf.ini'])
     assert.equal(push.code, 6)
@@ -102,6 +132,14 @@ describe('serve with ZooKeeper', () => {
     // serve's session (4 s) may expire while ZooKeeper is down: it must then build a new one by itself.
     // Generous: a cold ZooKeeper JVM on a loaded machine can take many seconds to serve new sessions.
     await waitFor(async () => (await fetch(`${serve.url}/healthz`)).status === 200, 'serve to reconnect', 90_000)
+    // serve says so in its log, with the time and the address: lost, then back (same or new session).
+    const log = await waitFor(() => {
+      const text = serve.output().slice(logFrom)
+      return /: (reconnected|new session)/.test(text) ? text : null
+    }, 'serve to log that ZooKeeper is back')
+    const lost = log.search(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ZooKeeper ${zkServer.connect}: connection lost`, 'm'))
+    const back = log.search(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ZooKeeper ${zkServer.connect}: (reconnected \\(same session|new session 0x\\w+ established)`, 'm'))
+    assert.ok(lost >= 0 && back > lost, `serve's log while ZooKeeper was away:\n${log}`)
     const again = await waitFor(async () => {
       const r = await cli(['push', 'game/conf.ini', '--file', 'conf.ini', '--json'])
       return r.code === 0 ? r : null
@@ -110,10 +148,16 @@ describe('serve with ZooKeeper', () => {
   })
 
   it('recovers from its own session expiry (serve paused past its session timeout)', async () => {
+    const logFrom = serve.output().length
     serve.proc.kill('SIGSTOP')
     await new Promise((resolve) => setTimeout(resolve, 7000))
     serve.proc.kill('SIGCONT')
     await waitFor(async () => (await fetch(`${serve.url}/healthz`)).status === 200, 'serve to come back', 90_000)
+    const log = await waitFor(() => {
+      const text = serve.output().slice(logFrom)
+      return /: new session 0x\w+ established/.test(text) ? text : null
+    }, 'serve to log its new ZooKeeper session')
+    assert.match(log, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ZooKeeper ${zkServer.connect}: (connection lost|session 0x\\w+ expired)`, 'm'))
     // The out-of-band scan's watches were re-armed on the new session:
     await waitFor(() => zk.setData('/stconf/config/prod/game/conf.ini', Buffer.from('after expiry\n')), 'the test client to write', 60_000)
     await waitFor(async () => (await historyOf('game/conf.ini'))[0]?.version === 5, 'out-of-band version 5 after expiry', 60_000)

@@ -4,7 +4,7 @@
 // metafile shows what start-up evaluates (the entry and the chunks it imports statically).
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {readFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ADMIN_TOKEN, BIN, ROOT, startServe, tempDir, type ServeHandle} from '../helpers/cli.js'
@@ -17,23 +17,31 @@ describe('what a client command loads', () => {
   })
   after(async () => serve.stop())
 
+  const recoverable = () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'tokens.json'), '{"tokens": []}\n')
+    return dir
+  }
+
   const loadedBy = (args: string[], expectStatus = 0) => {
     const record = join(tempDir(), 'modules.txt')
     const result = spawnSync(process.execPath, ['--require', join(ROOT, 'test/helpers/record-modules.cjs'), BIN, ...args], {
       env: {...process.env, STCONF_RECORD_MODULES: record, STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'},
       encoding: 'utf8',
+      input: 'k=v\n', // push --file - reads it (an empty file is refused)
     })
     assert.equal(result.status, expectStatus, result.stderr)
     return readFileSync(record, 'utf8').split('\n')
   }
 
-  for (const args of [['pull', 'game/conf.ini', '-o', '-'], ['push', 'game/conf.ini', '--file', '-'], ['history', 'game/conf.ini'], ['ls'], ['status'], ['audit']]) {
-    it(`stconf ${args[0]} loads neither node-zookeeper-client, fastify nor React`, () => {
+  const commands = [['pull', 'game/conf.ini', '-o', '-'], ['push', 'game/conf.ini', '--file', '-'], ['history', 'game/conf.ini'], ['ls'], ['status'], ['audit'], ['env', 'ls'], ['version'], ['token', 'recover', '--data', recoverable()]]
+  for (const args of commands) {
+    it(`stconf ${args.slice(0, 2).join(' ')} loads neither node-zookeeper-client, fastify nor React`, () => {
       const modules = loadedBy(args)
       // oclif and every command come from the bundle: nothing of them is resolved from node_modules
       assert.ok(!modules.some((m) => m.includes('node_modules/@oclif/')), `${args[0]} did not run from the bundle`)
       for (const heavy of ['node-zookeeper-client', 'fastify', 'react']) {
-        assert.ok(!modules.some((m) => m.includes(`node_modules/${heavy}/`)), `${args[0]} loaded ${heavy}`)
+        assert.ok(!modules.some((m) => m.includes(`node_modules/${heavy}/`)), `${args.slice(0, 2).join(' ')} loaded ${heavy}`)
       }
     })
   }

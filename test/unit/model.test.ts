@@ -90,3 +90,18 @@ describe('KeyedLock', () => {
     assert.ok(events.indexOf('end c') < events.indexOf('end a'))
   })
 })
+
+describe('unknown commands (src/main.ts)', () => {
+  it('names the words as typed when they name no command, and leaves commands, topics and flags to oclif', async () => {
+    const {unknownCommandOf} = await import('../../src/main.js')
+    const ids = ['push', 'version', 'token:create', 'token:list', 'env:ls']
+    assert.equal(unknownCommandOf(['versoin'], ids), 'versoin')
+    assert.equal(unknownCommandOf(['tokn', 'list', '--json'], ids), 'tokn list')
+    assert.equal(unknownCommandOf(['token', 'creat'], ids), 'token creat')
+    assert.equal(unknownCommandOf(['push', 'game/conf.ini'], ids), undefined)
+    assert.equal(unknownCommandOf(['token'], ids), undefined)
+    assert.equal(unknownCommandOf(['token', 'list'], ids), undefined)
+    assert.equal(unknownCommandOf(['--version'], ids), undefined)
+    assert.equal(unknownCommandOf([], ids), undefined)
+  })
+})

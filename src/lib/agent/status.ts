@@ -1,6 +1,7 @@
 // `stconf status`: what every instance applied, one row per (instance, file), grouped by host, and
 // the fleet's verdict (exit 0 converged, 7 failed, 8 not converged; fleet.ts).
 import type {ApiClient} from '../client/api-client.js'
+import {assertKnownEnv} from '../client/operations.js'
 import {StconfError} from '../errors.js'
 import {sortByHost, verdictOf, type InstanceState, type InstanceView, type Verdict} from '../fleet.js'
 import {validateEnv, validateInstanceName, validateKey} from '../model.js'
@@ -42,6 +43,7 @@ export async function fetchStatus(client: ApiClient, env: string, key?: string):
   if (key !== undefined) validateKey(key)
   const query = key ? `?key=${encodeURIComponent(key)}` : ''
   const {instances} = await client.json<{instances: InstanceView[]}>('GET', `/api/v1/instances/${env}${query}`)
+  if (instances.length === 0) await assertKnownEnv(client, env) // an env typo is not an empty fleet
   const rows: StatusRow[] = []
   for (const instance of sortByHost(instances)) {
     const base = {

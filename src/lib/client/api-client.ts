@@ -1,6 +1,6 @@
 // The HTTP client of the operator commands, `stconf status`, `push --wait` and the TUI (its event
 // stream too). The agent's http source still talks to serve through fetch (source-http.ts).
-import {fromHttp, isStconfError, unavailable, type StconfError} from '../errors.js'
+import {badInput, fromHttp, isStconfError, unavailable, type StconfError} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import type {AuditEntry} from '../server/storage-types.js'
 import type {RolloutAnswer} from '../fleet.js'
@@ -18,6 +18,14 @@ export interface PushAnswer extends VersionMeta {
   changed: boolean
   env: string
   key: string
+  /** present (true) when this push made the env's first key */
+  createdEnv?: boolean
+}
+
+export interface EnvEntry {
+  env: string
+  /** keys the env holds now */
+  keys: number
 }
 
 /** Filters of GET /api/v1/audit (docs/api.md); serve applies them. */
@@ -52,6 +60,19 @@ export interface CreatedToken {
 }
 
 
+/** The server's base URL without a trailing slash; one line naming what is wrong otherwise. */
+export function parseServerUrl(raw: string): string {
+  const hint = 'use a URL like http://127.0.0.1:7070 (--server or STCONF_SERVER)'
+  if (!/^https?:\/\//i.test(raw)) throw badInput(`invalid --server "${raw}": the URL needs http:// or https://`, hint)
+  try {
+    new URL(raw)
+  } catch {
+    throw badInput(`invalid --server "${raw}": not a URL`, hint)
+  }
+
+  return raw.replace(/\/+$/, '')
+}
+
 const keyPath = (env: string, key: string) => `${encodeURIComponent(env)}/${key.split('/').map(encodeURIComponent).join('/')}`
 
 export class ApiClient {
@@ -60,7 +81,7 @@ export class ApiClient {
   private readonly timeoutMs: number
 
   constructor(options: ClientOptions) {
-    this.server = options.server.replace(/\/+$/, '')
+    this.server = parseServerUrl(options.server)
     this.token = options.token
     this.timeoutMs = options.timeoutMs ?? 30_000
   }
@@ -103,6 +124,14 @@ export class ApiClient {
     return (await this.json<{keys: KeyEntry[]}>('GET', `/api/v1/keys/${encodeURIComponent(env)}${query}`)).keys
   }
 
+  async envs(): Promise<EnvEntry[]> {
+    return (await this.json<{envs: EnvEntry[]}>('GET', '/api/v1/envs')).envs
+  }
+
+  async instanceCount(env: string): Promise<number> {
+    return (await this.json<{instances: unknown[]}>('GET', `/api/v1/instances/${encodeURIComponent(env)}`)).instances.length
+  }
+
   /** The audit log, filtered by serve: every field given narrows the result. */
   async audit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
     const query = new URLSearchParams()
@@ -132,10 +161,6 @@ export class ApiClient {
 
   async revokeToken(name: string): Promise<void> {
     await this.json('DELETE', `/api/v1/tokens/${encodeURIComponent(name)}`)
-  }
-
-  async envs(): Promise<string[]> {
-    return (await this.json<{envs: string[]}>('GET', '/api/v1/envs')).envs
   }
 
   /**

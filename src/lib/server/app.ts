@@ -132,7 +132,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const ifMatch = request.headers['if-match']
     const expectVersion = ifMatch === undefined ? undefined : parseExpect(String(ifMatch))
     const result = await center.push({env, key, content, author: caller.name, message: decodeHeader(request.headers['x-stconf-message']), expectVersion})
-    return reply.status(result.changed ? 201 : 200).header('etag', `"${result.meta.version}"`).send({changed: result.changed, env, key, ...result.meta})
+    return reply
+      .status(result.changed ? 201 : 200)
+      .header('etag', `"${result.meta.version}"`)
+      .send({changed: result.changed, env, key, ...result.meta, ...(result.createdEnv ? {createdEnv: true} : {})})
   })
 
   app.get('/api/v1/history/:env/*', async (request: FastifyRequest<{Params: KeyParams; Querystring: {limit?: string}}>) => {
@@ -156,6 +159,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const prefix = request.query.prefix ? request.query.prefix.replace(/\/?$/, '/') : ''
     const keys = (await center.list(env)).filter((k) => k.key.startsWith(prefix))
     return {env, keys: keys.map(({key, meta}) => ({key, ...meta}))}
+  })
+
+  app.get('/api/v1/envs', async (request) => {
+    // Whoever may read keys may learn which envs exist; an env-scoped token, its own envs only.
+    const caller = authorize(request.headers, 'read')
+    const envs = await center.envs()
+    return {envs: caller.envs ? envs.filter((entry) => caller.envs!.includes(entry.env)) : envs}
   })
 
   app.get('/api/v1/audit', async (request: FastifyRequest<{Querystring: Record<string, string | undefined>}>) => {
@@ -187,7 +197,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await registerAgentRoutes(app, {center, instances: ctx.instances, authorize})
   await registerInstanceRoutes(app, {center, instances: ctx.instances, authorize, audit: ctx.audit})
-  await registerEventRoutes(app, {hub: options.hub, authorize, mode: center.mode, envs: () => center.store.envs(), zk: options.zk})
+  await registerEventRoutes(app, {hub: options.hub, authorize, mode: center.mode, zk: options.zk})
   return app
 }
 

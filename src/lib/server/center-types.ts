@@ -43,6 +43,8 @@ export interface PushResult {
   /** false when the bytes equal the current version: nothing was written */
   changed: boolean
   meta: VersionMeta
+  /** true when this push made the env's first key */
+  createdEnv?: boolean
 }
 
 export interface ChangeEvent {

@@ -61,6 +61,12 @@ export class Center implements CenterApi {
     return this.store.list(env)
   }
 
+  /** Every env that has had a key, with how many keys it holds now, sorted by name. */
+  async envs(): Promise<Array<{env: string; keys: number}>> {
+    const names = (await this.store.envs()).sort()
+    return Promise.all(names.map(async (env) => ({env, keys: (await this.store.list(env)).length})))
+  }
+
   async push(input: PushInput): Promise<PushResult> {
     return this.lock.run(`${input.env}/${input.key}`, async () => {
       // The store refuses a commit when its content moved under us (another serve, an out-of-band
@@ -109,6 +115,8 @@ export class Center implements CenterApi {
     if (current && current.sha256 === hash) return {changed: false, meta: current}
     const version = Math.max(currentVersion, await this.history.lastVersion(env, key)) + 1
     const meta = this.newMeta(version, content, input.author, input.message, input.kind ?? 'push')
+    // Only a new key can make a new env; the client says so, so a typo in --env is not silent.
+    const createdEnv = !current && !(await this.store.envs()).includes(env)
     // The blob is written beside the store commit, not after it: a blob is found only through a
     // version that names it, so one left by a commit that failed is harmless.
     const blob = this.history.putBlob(content)
@@ -123,7 +131,7 @@ export class Center implements CenterApi {
     await blob
     await this.record(env, key, meta, {actor: input.author, action: meta.kind, env, key, version, detail: input.message || undefined})
     this.events.emit('change', {env, key, meta} satisfies ChangeEvent)
-    return {changed: true, meta}
+    return {changed: true, meta, ...(createdEnv ? {createdEnv} : {})}
   }
 
   /** A change made straight in ZooKeeper: record it as an out-of-band version (or audit a deletion). */

@@ -2,7 +2,6 @@
 //   GET /api/v1/events?env=<env>   Server-Sent Events: hello, then change / audit / instance /
 //                                  zookeeper events as they happen; a comment line as heartbeat;
 //                                  Last-Event-ID resumes from a short backlog, else `resync`
-//   GET /api/v1/envs               the envs the center holds keys in (pickers, "unknown env" checks)
 import type {FastifyInstance, FastifyRequest} from 'fastify'
 import {badInput} from '../errors.js'
 import {validateEnv} from '../model.js'
@@ -13,7 +12,6 @@ export interface EventRoutesOptions {
   hub: EventHub
   authorize: RouteContext['authorize']
   mode: 'embedded' | 'zookeeper'
-  envs(): Promise<string[]>
   /** ZooKeeper mode: serve's connection (its state goes into hello; serve.ts publishes its changes) */
   zk?: {connected: boolean}
   /** proxies close idle connections after ~30-60 s; a comment every 15 s keeps the stream open */
@@ -38,12 +36,6 @@ export async function registerEventRoutes(app: FastifyInstance, options: EventRo
   // Open streams never end by themselves: end them, or closing serve would wait for the clients.
   app.addHook('preClose', async () => {
     for (const end of streams) end()
-  })
-
-  app.get('/api/v1/envs', async (request) => {
-    const caller = authorize(request.headers, 'read')
-    const envs = await options.envs()
-    return {envs: caller.envs ? envs.filter((env) => caller.envs!.includes(env)) : envs}
   })
 
   app.get('/api/v1/events', async (request: FastifyRequest<{Querystring: {env?: string}}>, reply) => {

@@ -1,14 +1,17 @@
 // Starting and stopping the center: data dir, store (embedded or ZooKeeper), tokens, HTTP.
-import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
-import {join, resolve} from 'node:path'
+import {mkdir} from 'node:fs/promises'
+import {resolve} from 'node:path'
 import type {FastifyInstance} from 'fastify'
 import {badInput, isStconfError} from '../errors.js'
+import {fileError} from '../fs-errors.js'
 import {DEFAULT_MAX_BYTES} from '../model.js'
 import type {ConfigStore} from '../store/types.js'
+import type {ZkConnectionEvent} from '../zk/connection-events.js'
 import {digestId, parseDigestAuth, type AclPolicy} from '../zk/layout.js'
 import {buildApp} from './app.js'
 import {Center} from './center.js'
 import {EventHub, publishAuditTo} from './event-hub.js'
+import {lockDataDir} from './data-lock.js'
 import {Registry} from './instance-registry.js'
 import {JsonLastSeenStore} from './last-seen.js'
 import type {Migration} from './migrate.js'
@@ -32,6 +35,8 @@ export interface ServeOptions {
   adminToken?: string
   /** how long offline and stopped instances stay listed (default 7 days) */
   instanceRetentionMs?: number
+  /** ZooKeeper mode: every connection state change (lost, reconnected, expired, new session), for the log */
+  onZkConnection?: (event: ZkConnectionEvent) => void
 }
 
 export const DEFAULT_INSTANCE_RETENTION_MS = 7 * 24 * 3_600_000
@@ -62,7 +67,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const policy = zkPolicy(options)
   if (!/^(\/[A-Za-z0-9._-]+)+$/.test(options.zkRoot)) throw badInput(`invalid --zk-root "${options.zkRoot}"`, 'use an absolute znode path like /stconf')
   const dataDir = resolve(options.dataDir)
-  await mkdir(dataDir, {recursive: true, mode: 0o700})
+  try {
+    await mkdir(dataDir, {recursive: true, mode: 0o700})
+  } catch (error) {
+    throw fileError(error, 'create', dataDir, 'pick a --data dir this user can write')
+  }
+
   const releaseLock = await lockDataDir(dataDir)
   let storage: Storage
   try {
@@ -98,6 +108,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       alsoAuth: options.zkAgentAuth ? [options.zkAgentAuth] : [],
       acl: (path) => layout.aclFor(path, policy),
     })
+    if (options.onZkConnection) {
+      const {watchConnection} = await import('../zk/connection-events.js')
+      watchConnection(client, options.onZkConnection) // before start(): the first connection is news too
+    }
+
     client.start()
     zk = {client, root: options.zkRoot}
     store = new ZkStore(client, options.zkRoot)
@@ -187,38 +202,5 @@ async function untilDone<T>(pass: () => Promise<T>, client: import('../zk/zk-cli
       if (!isStconfError(error) || error.code !== 'unavailable' || client.isClosed) throw error
       await new Promise((resolve) => setTimeout(resolve, 1000).unref())
     }
-  }
-}
-
-/**
- * One serve per data dir: two would race on history files and version numbers. A lock left by a
- * process that no longer runs is taken over.
- */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const path = join(dataDir, 'serve.lock')
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(path, `${process.pid}\n`, {flag: 'wx', mode: 0o600})
-      return () => rm(path, {force: true})
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim())
-      if (pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw badInput(`another stconf serve (pid ${pid}) is using ${dataDir}`, 'stop it, or pick another --data')
-      }
-
-      await rm(path, {force: true})
-    }
-  }
-
-  throw badInput(`cannot lock ${dataDir}`, 'remove serve.lock if no stconf serve is running')
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

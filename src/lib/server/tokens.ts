@@ -94,9 +94,14 @@ export class TokenStore {
   }
 
   async revoke(name: string): Promise<void> {
-    const before = this.db.data.tokens.length
+    const record = this.db.data.tokens.find((t) => t.name === name)
+    if (!record) throw new StconfError('not-found', `no token named "${name}"`)
+    // Without an admin token nobody can make tokens again: that is a lock-out for good.
+    if (record.role === 'admin' && this.db.data.tokens.filter((t) => t.role === 'admin').length === 1) {
+      throw new StconfError('conflict', `"${name}" is the last admin token; revoking it would lock everyone out`, 'create another admin token first: stconf token create <name> --role admin')
+    }
+
     this.db.data.tokens = this.db.data.tokens.filter((t) => t.name !== name)
-    if (this.db.data.tokens.length === before) throw new StconfError('not-found', `no token named "${name}"`)
     await this.db.write()
   }
 

@@ -159,17 +159,25 @@ export class ZkStore implements ConfigStore {
       })
   }
 
-  /** Find config leaves whose bytes no longer match their meta (written straight into ZooKeeper). */
+  /**
+   * Find config leaves whose bytes no longer match their meta (written straight into ZooKeeper), and
+   * leaves that went away. Two things here are not out-of-band changes:
+   * - a parent znode (`game/conf.d` of `game/conf.d/rates.ini`) is childless for a moment while serve
+   *   creates a new key's path, and again when its last key is deleted: an empty, childless node with
+   *   no meta is a parent, not a key;
+   * - a key serve commits while this scan walks was not there when the walk passed by: only leaves
+   *   known before the scan began can have been deleted.
+   */
   private async scan(): Promise<void> {
     if (!this.zk.connected) return
+    const known = [...this.seen.keys()]
     const found = new Set<string>()
     const walk = async (env: string, relative: string): Promise<void> => {
       const path = zkPath(this.root, 'config', env, relative)
       const children = await this.zk.getChildren(path, this.watcherFor(`children:${path}`))
       if (children === null) return
       if (children.length === 0 && relative.includes('/')) {
-        found.add(path)
-        await this.checkLeaf(env, relative, path)
+        if (await this.checkLeaf(env, relative, path)) found.add(path)
         return
       }
 
@@ -178,8 +186,8 @@ export class ZkStore implements ConfigStore {
 
     const envs = (await this.zk.getChildren(zkPath(this.root, 'config'), this.watcherFor('children:/'))) ?? []
     await Promise.all(envs.map((env) => walk(env, '')))
-    for (const path of [...this.seen.keys()]) {
-      if (found.has(path)) continue
+    for (const path of known) {
+      if (found.has(path) || !this.seen.has(path)) continue
       this.seen.delete(path)
       const [env, ...rest] = path.slice(zkPath(this.root, 'config').length + 1).split('/')
       if (this.firstScanDone) await this.onForeign?.({env, key: rest.join('/'), content: null, contentVersion: -1})
@@ -188,16 +196,19 @@ export class ZkStore implements ConfigStore {
     this.firstScanDone = true
   }
 
-  private async checkLeaf(env: string, key: string, path: string): Promise<void> {
+  /** Checks one childless config node; false when it is not a key (gone, or an empty parent). */
+  private async checkLeaf(env: string, key: string, path: string): Promise<boolean> {
     const node = await this.zk.getData(path, this.watcherFor(`data:${path}`))
-    if (!node) return
-    if (this.seen.get(path) === node.stat.mzxid) return
+    if (!node) return false
+    if (this.seen.get(path) === node.stat.mzxid) return true
     const meta = await this.getMeta(env, key)
+    if (!meta && node.data.length === 0) return false
     if (!meta || meta.sha256 !== sha256(node.data)) {
       await this.onForeign?.({env, key, content: node.data, contentVersion: node.stat.version})
     }
 
     this.seen.set(path, node.stat.mzxid)
+    return true
   }
 
   /** A watcher only when none is armed for this path: the raw client stacks duplicate listeners. */
