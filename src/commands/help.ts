@@ -7,7 +7,7 @@ export default class Help extends StconfCommand {
   static override summary = 'Show help for stconf or for one command (the same as --help)'
   static override examples = ['<%= config.bin %> help', '<%= config.bin %> help push', '<%= config.bin %> help token recover']
   static override strict = false
-  static override args = {command: Args.string({description: 'the command, e.g. push or token create'})}
+  static override args = {command: Args.string({description: 'the command, e.g. push or token create', ignoreStdin: true})}
 
   async run(): Promise<void> {
     const {argv} = (await this.parse(Help)) as {argv: string[]}

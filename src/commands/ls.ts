@@ -7,7 +7,7 @@ export default class Ls extends StconfCommand {
   static override summary = 'List the keys of an env (optionally of one app)'
   static override examples = ['<%= config.bin %> ls --env prod', '<%= config.bin %> ls game --env prod --json']
   static override enableJsonFlag = true
-  static override args = {app: Args.string({description: 'only keys under this app (first path segment)'})}
+  static override args = {app: Args.string({description: 'only keys under this app (first path segment)', ignoreStdin: true})}
   static override flags = {...clientFlags}
 
   async run(): Promise<KeyEntry[]> {

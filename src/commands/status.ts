@@ -18,7 +18,8 @@ Exit 0: every instance online and in sync (stopped ones do not count); 7: an ins
   ]
 
   static override enableJsonFlag = true
-  static override args = {key: Args.string({description: 'only this key'})}
+  // ignoreStdin: oclif fills a missing optional argument from piped stdin (`... | stconf status`).
+  static override args = {key: Args.string({description: 'only this key', ignoreStdin: true})}
   static override flags = {
     ...clientFlags,
     forget: Flags.string({description: 'drop an offline or stopped instance from the list (audited; operator)', helpValue: '<instance>'}),

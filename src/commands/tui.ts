@@ -2,6 +2,7 @@ import {StconfCommand, clientFlags} from '../lib/cli/base.js'
 import {ApiClient} from '../lib/client/api-client.js'
 import {requireEnv} from '../lib/client/operations.js'
 import {badInput} from '../lib/errors.js'
+import {singleExecutable} from '../lib/runtime.js'
 
 export default class Tui extends StconfCommand {
   static override summary = 'Live dashboard in the terminal: keys, versions, instances, activity; diff and roll back from the keyboard'
@@ -15,6 +16,12 @@ Needs an interactive terminal; in scripts use \`stconf status --json\` or \`stco
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Tui)
+    // Ink's layout engine starts with a top-level await, which the executable's CommonJS script cannot
+    // hold (scripts/package.js): say so in one line instead of failing on a missing module.
+    if (singleExecutable) {
+      throw badInput('the single executable has no `stconf tui`', 'run the dashboard from an npm install (npm install -g stconf, README "Install"); every other command works here')
+    }
+
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       throw badInput('`stconf tui` needs an interactive terminal (stdin and stdout are not both a TTY)', 'in scripts use `stconf status --json` or `stconf ls --json`')
     }

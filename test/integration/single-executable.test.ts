@@ -47,6 +47,16 @@ describe('the single executable', () => {
     assert.match(version.stdout, /^stconf\/\d+\.\d+\.\d+ linux-x64 node-v24\./)
   })
 
+  it('answers an unknown command and `stconf tui` (not in the executable) with one line, exit 2', async () => {
+    const typo = await stconf(['versoin'])
+    assert.equal(typo.code, 2)
+    assert.match(typo.stderr, /^stconf: unknown command "versoin" - did you mean version\?/)
+    const tui = await stconf(['tui'])
+    assert.equal(tui.code, 2)
+    assert.equal(tui.stderr.trim().split('\n').length, 1, tui.stderr)
+    assert.match(tui.stderr, /single executable has no `stconf tui` - run the dashboard from an npm install/)
+  })
+
   it('pushes and pulls byte-exact against its own serve', async () => {
     const client = {STCONF_SERVER: serve!.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'}
     const pushed = await stconf(['push', 'game/conf.ini', '--file', '-'], 'rate=1\nname=sea\n', client)
