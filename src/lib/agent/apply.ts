@@ -82,7 +82,8 @@ async function stampOf(path: string): Promise<DiskStamp | undefined> {
   }
 }
 
-async function readIfExists(path: string): Promise<Buffer | undefined> {
+/** The file's bytes; undefined when it does not exist (any other error is thrown). */
+export async function readIfExists(path: string): Promise<Buffer | undefined> {
   try {
     return await readFile(path)
   } catch (error) {

@@ -3,12 +3,11 @@
 // its cache) and compares them with the files on disk. Nothing is written (not even the cache dir),
 // no check or reload runs, no report is sent. Templates do not exist yet; when they come, this is
 // where the dry run renders them.
-import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {setTimeout as delay} from 'node:timers/promises'
+import {sleep} from '../sleep.js'
 import {formatErrorLine, isStconfError, unavailable} from '../errors.js'
 import {createSource} from './agent.js'
-import {ManagedFile, readCachedCopy} from './apply.js'
+import {ManagedFile, readCachedCopy, readIfExists} from './apply.js'
 import type {AgentConfig} from './config.js'
 import {colorDiff, describeChange, formatChangeStat, type FileChange} from './file-diff.js'
 import type {Current, Logger, Source} from './types.js'
@@ -63,7 +62,7 @@ async function readCenter(source: Source, keys: string[], deadline: number): Pro
     } catch (error) {
       if (!isStconfError(error) || error.code !== 'unavailable') throw error
       if (Date.now() >= deadline) return {error}
-      await delay(250)
+      await sleep(250)
     }
   }
 }
@@ -71,15 +70,6 @@ async function readCenter(source: Source, keys: string[], deadline: number): Pro
 /** The error's own words: its hint ("retrying in the background") speaks for a running agent. */
 function messageOf(error: unknown): string {
   return isStconfError(error) ? error.message : formatErrorLine(error)
-}
-
-async function readDisk(path: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
 }
 
 /** What the agent would write; null: the key is not in the center; undefined: not known */
@@ -95,7 +85,7 @@ async function planFile(file: ManagedFile, wanted: Wanted | null | undefined, fr
   if (wanted === undefined) return {...base, outcome: 'unknown', error: 'the center is unreachable and the cache has no copy of this file'}
   let onDisk: Buffer | undefined
   try {
-    onDisk = await readDisk(dest)
+    onDisk = await readIfExists(dest)
   } catch (error) {
     return {...base, outcome: 'unknown', error: `cannot read ${dest}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`}
   }
