@@ -6,7 +6,8 @@ import {isAbsolute, normalize} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {z} from 'zod'
 import {parseDuration} from '../duration.js'
-import {badInput, StconfError} from '../errors.js'
+import {badInput, isStconfError} from '../errors.js'
+import {fileError} from '../fs-errors.js'
 import {APP_RE, formatInstanceName, HOST_RE, validateEnv, validateKey} from '../model.js'
 
 export type SourceSpec =
@@ -244,7 +245,9 @@ export async function loadAgentConfig(path: string, env: Record<string, string |
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
-    throw new StconfError('bad-input', `cannot read agent config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    const hint = 'pass the agent config with --config (docs/agent.md shows one)'
+    const described = fileError(error, 'read', path, hint)
+    throw isStconfError(described) ? described : badInput(`cannot read agent config ${path}: ${(error as Error).message}`, hint)
   }
 
   return parseAgentConfig(text, path, env)
