@@ -2,7 +2,7 @@
 // processes. One log line per applied file with its diff stat, the diff only with `logDiff: true`,
 // the stat in the report and in `stconf status`, and `--once --dry-run`, which changes nothing.
 import assert from 'node:assert/strict'
-import {existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, statSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {DryRunResult} from '../../src/lib/agent/dry-run.js'
@@ -27,13 +27,6 @@ describe('the agent shows what it changes', () => {
   let serve: Serve
   let client: ZkClient
   const agents: Proc[] = []
-  const dirs: string[] = []
-  const dir = () => {
-    const made = tempDir()
-    dirs.push(made)
-    return made
-  }
-
   before(async () => {
     zk = await startZk()
     serve = await startServe({zk: zk.connect})
@@ -47,7 +40,6 @@ describe('the agent shows what it changes', () => {
     client.close()
     await serve.stop()
     await zk.destroy()
-    for (const made of [...dirs, serve.dataDir]) rmSync(made, {recursive: true, force: true})
   })
 
   const instance = async (env: string, host: string): Promise<InstanceReport | undefined> => {
@@ -58,7 +50,7 @@ describe('the agent shows what it changes', () => {
   const cli = (args: string[]) => runCli([...args, '--server', serve.url, '--token', ADMIN_TOKEN])
 
   it('logs one line per applied file with +/- counts; the diff only with logDiff; status shows the stat', async () => {
-    const work = dir()
+    const work = tempDir()
     const conf = join(work, 'conf.ini')
     const secrets = join(work, 'secrets.ini')
     const reloads = join(work, 'reloads.log')
@@ -130,7 +122,7 @@ describe('the agent shows what it changes', () => {
   })
 
   it('the text log line names version, dest, stat and reload result; binary content gives the sizes', async () => {
-    const work = dir()
+    const work = tempDir()
     const conf = join(work, 'conf.ini')
     const blob = join(work, 'map.bin')
     writeFileSync(conf, 'a=1\nb=2\n')
@@ -162,7 +154,7 @@ describe('the agent shows what it changes', () => {
   })
 
   it('--once --dry-run prints the diffs, exits 8 and touches nothing; once the files agree it exits 0', async () => {
-    const work = dir()
+    const work = tempDir()
     const conf = join(work, 'conf.ini')
     const fresh = join(work, 'fresh.ini')
     const marker = join(work, 'reloaded')
@@ -234,7 +226,7 @@ describe('the agent shows what it changes', () => {
   })
 
   it('--dry-run with the center unreachable compares with the cache and says so', async () => {
-    const work = dir()
+    const work = tempDir()
     const conf = join(work, 'conf.ini')
     await push(serve.url, 'dry2', 'game/conf.ini', 'rate=1\n')
     const files = [{key: 'game/conf.ini', dest: conf}]

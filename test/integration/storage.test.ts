@@ -7,6 +7,7 @@ import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ADMIN_TOKEN, runCli, startServe, tempDir, type ServeHandle} from '../helpers/cli.js'
+import type {AuditEntry} from '../../src/lib/server/storage-types.js'
 
 const cleanup: string[] = []
 after(() => {
@@ -31,14 +32,6 @@ async function jsonOf<T>(serve: ServeHandle, args: string[]): Promise<T> {
   return JSON.parse(result.stdout) as T
 }
 
-interface Entry {
-  time: string
-  actor: string
-  action: string
-  env?: string
-  key?: string
-  version?: number
-}
 
 /** Writes a data dir exactly as stconf wrote it before the journal (lowdb files, embedded store). */
 function writeOldLayout(dataDir: string): {v1: Buffer; v2: Buffer} {
@@ -93,7 +86,7 @@ describe('journal: migration from the old layout', () => {
       assert.deepEqual(history.map((v) => [v.version, v.message]), [[2, 'old 2'], [1, 'old 1']])
       const old = await cliAt(serve, ['pull', 'game/conf.ini', '--env', 'prod', '--version', '1', '-o', '-'])
       assert.deepEqual(old.stdoutBytes, v1)
-      const audit = await jsonOf<Entry[]>(serve, ['audit'])
+      const audit = await jsonOf<AuditEntry[]>(serve, ['audit'])
       assert.deepEqual(audit.map((e) => [e.time, e.action, e.version]), [
         ['2026-11-20T10:00:00.000Z', 'push', 1],
         ['2026-11-21T09:00:00.000Z', 'token-create', undefined],
@@ -114,7 +107,7 @@ describe('journal: migration from the old layout', () => {
       assert.doesNotMatch(serve.output(), /migrated/)
       const history = await jsonOf<Array<{version: number}>>(serve, ['history', 'game/conf.ini', '--env', 'prod'])
       assert.deepEqual(history.map((v) => v.version), [3, 2, 1])
-      assert.equal((await jsonOf<Entry[]>(serve, ['audit'])).length, 4)
+      assert.equal((await jsonOf<AuditEntry[]>(serve, ['audit'])).length, 4)
     } finally {
       await serve.stop()
     }
@@ -158,7 +151,7 @@ describe('journal: a segment torn by a crash', () => {
       // History lost version 3's line; serve fills it in from the store at start (recorded as reconcile).
       const history = await jsonOf<Array<{version: number}>>(serve, ['history', 'game/conf.ini', '--env', 'prod'])
       assert.deepEqual(history.map((v) => v.version), [3, 2, 1])
-      const audit = await jsonOf<Entry[]>(serve, ['audit'])
+      const audit = await jsonOf<AuditEntry[]>(serve, ['audit'])
       assert.deepEqual(audit.map((e) => [e.action, e.version]), [
         ['push', 1],
         ['push', 2],
@@ -168,7 +161,7 @@ describe('journal: a segment torn by a crash', () => {
       writeFileSync(join(work, 'conf.ini'), '[server]\nport=4\n')
       const pushed = await cliAt(serve, ['push', 'game/conf.ini', '--env', 'prod', '--file', join(work, 'conf.ini'), '-m', 'after the crash'])
       assert.equal(pushed.code, 0, pushed.stderr)
-      const after = await jsonOf<Entry[]>(serve, ['audit', '--limit', '1'])
+      const after = await jsonOf<AuditEntry[]>(serve, ['audit', '--limit', '1'])
       assert.deepEqual(after.map((e) => [e.action, e.version]), [['push', 4]])
     } finally {
       await serve.stop()
@@ -210,8 +203,8 @@ describe('audit filters (GET /api/v1/audit through `stconf audit`)', () => {
   })
   after(() => serve.stop())
 
-  const audit = (args: string[]) => jsonOf<Entry[]>(serve, ['audit', ...args])
-  const shape = (entries: Entry[]) => entries.map((e) => `${e.actor} ${e.action} ${e.env ?? '-'}/${e.key ?? '-'} ${e.version ?? '-'}`)
+  const audit = (args: string[]) => jsonOf<AuditEntry[]>(serve, ['audit', ...args])
+  const shape = (entries: AuditEntry[]) => entries.map((e) => `${e.actor} ${e.action} ${e.env ?? '-'}/${e.key ?? '-'} ${e.version ?? '-'}`)
 
   it('--env', async () => {
     assert.deepEqual(shape(await audit(['--env', 'staging'])), ['ci push staging/game/conf.ini 1'])
