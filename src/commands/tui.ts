@@ -31,6 +31,10 @@ Needs an interactive terminal; in scripts use \`stconf status --json\` or \`stco
     const env = await requireEnv(client, flags.env)
     // Only this command loads React and Ink; React's development build is several times slower.
     process.env.NODE_ENV ??= 'production'
+    // Ink draws only the last frame when it believes it runs in CI (is-in-ci reads CI and
+    // CONTINUOUS_INTEGRATION when Ink is first imported). Both ends are a TTY here, so this is a person at
+    // a terminal whatever those say: without this, a shell with CI=true gets a blank screen.
+    for (const name of ['CI', 'CONTINUOUS_INTEGRATION']) if (name in process.env) process.env[name] = 'false'
     const {runTui} = await import('../tui/run.js')
     await runTui({client, env, colors: !process.env.NO_COLOR})
   }

@@ -25,7 +25,9 @@ function suite(mode: 'embedded' | 'zookeeper') {
     let dir: string
     const terminals: TmuxTerminal[] = []
     const open = (args: string[], size: {cols?: number; rows?: number} = {}, env: Record<string, string> = {}) => {
-      const terminal = TmuxTerminal.start(['tui', ...args], {...size, env: {STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod', ...env}})
+      // CI=true as in many operators' shells (and on CI machines): Ink would then draw only its last
+      // frame, a blank screen; stconf tui must draw anyway, because it runs only on a terminal.
+      const terminal = TmuxTerminal.start(['tui', ...args], {...size, env: {CI: 'true', STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod', ...env}})
       terminals.push(terminal)
       return terminal
     }
