@@ -26,9 +26,7 @@ describe('serve with ZooKeeper', () => {
     // long enough for a freshly restarted (cold JVM) ZooKeeper on a loaded CI machine.
     serve = await startServe({zk: zkServer.connect, args: ['--zk-session-timeout', '4000']})
     zk = new ZkClient({connect: zkServer.connect, sessionTimeoutMs: 30_000})
-    for (const event of ['connected', 'disconnected', 'expired', 'rebuild', 'session']) {
-      zk.on(event, (detail) => process.env.STCONF_DEBUG_ZK && console.error(new Date().toISOString(), 'test zk', event, JSON.stringify(detail)))
-    }
+    zk.onState((change) => process.env.STCONF_DEBUG_ZK && console.error(new Date().toISOString(), 'test zk', JSON.stringify(change)))
 
     zk.start()
     await zk.waitConnected(10_000)

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
-import {ZkClient, ZkConflictError} from '../../src/lib/zk/zk-client.js'
+import {ZkClient, ZkClosedError, ZkConflictError, type ZkStateChange} from '../../src/lib/zk/zk-client.js'
 import {startZk, type TestZk} from '../helpers/zk-server.js'
+
+/** Resolves with the first state change that `match` accepts. */
+function nextState(zk: ZkClient, match: (change: ZkStateChange) => boolean): Promise<ZkStateChange> {
+  return new Promise((resolve) => {
+    const stop = zk.onState((change) => {
+      if (!match(change)) return
+      stop()
+      resolve(change)
+    })
+  })
+}
 
 describe('ZkClient against a real ZooKeeper', () => {
   let server: TestZk
@@ -48,16 +59,86 @@ describe('ZkClient against a real ZooKeeper', () => {
     // The raw client clears its connect timeout once TCP is up, so without the watchdog it waits forever.
     const {createServer} = await import('node:net')
     const sockets: import('node:net').Socket[] = []
-    const silent = createServer((socket) => sockets.push(socket))
+    let secondAttempt!: () => void
+    const rebuilt = new Promise<void>((resolve) => (secondAttempt = resolve))
+    const silent = createServer((socket) => {
+      sockets.push(socket)
+      if (sockets.length === 2) secondAttempt()
+    })
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
     const port = (silent.address() as {port: number}).port
     const zk = new ZkClient({connect: `127.0.0.1:${port}`, sessionTimeoutMs: 1000})
-    const rebuilt = new Promise<string>((resolve) => zk.once('rebuild', resolve))
     zk.start()
-    assert.match(await rebuilt, /no session for 1000 ms/)
-    assert.ok(sockets.length >= 1, 'the client never reached the silent server')
+    // The raw client would sit on its first socket for good: a second one is the rebuilt client's.
+    await rebuilt
+    assert.equal(zk.connectionState, undefined, 'no state is reported before a first session')
     zk.close()
     for (const socket of sockets) socket.destroy()
     silent.close()
+  })
+
+  it('reports connected, suspended, then reconnected on the same session when ZooKeeper comes back in time', {timeout: 60_000}, async () => {
+    const zk = new ZkClient({connect: server.connect, sessionTimeoutMs: 30_000})
+    const states: string[] = []
+    zk.onState((change) => states.push(`${change.state}${change.newSession ? ' (new session)' : ''}`))
+    const connected = nextState(zk, (change) => change.state === 'connected')
+    zk.start()
+    const first = await connected
+    const suspended = nextState(zk, (change) => change.state === 'suspended')
+    await server.stop()
+    assert.equal((await suspended).session, first.session)
+    const back = nextState(zk, (change) => change.state === 'reconnected')
+    await server.start()
+    const again = await back
+    assert.equal(again.session, first.session, 'the session survived the outage')
+    assert.deepEqual(states, ['connected (new session)', 'suspended', 'reconnected'])
+    zk.close()
+  })
+
+  it('reports the session lost when ZooKeeper stays away past the session timeout, then a new session', {timeout: 60_000}, async () => {
+    const zk = new ZkClient({connect: server.connect, sessionTimeoutMs: 2000})
+    const states: string[] = []
+    zk.onState((change) => states.push(`${change.state}${change.newSession ? ' (new session)' : ''}`))
+    const connected = nextState(zk, (change) => change.state === 'connected')
+    zk.start()
+    const first = await connected
+    const lost = nextState(zk, (change) => change.state === 'lost')
+    await server.stop()
+    const gone = await lost
+    assert.equal(gone.session, first.session)
+    assert.match(gone.reason ?? '', /no session for 2000 ms/)
+    const back = nextState(zk, (change) => change.state === 'reconnected')
+    await server.start()
+    const again = await back
+    assert.ok(again.newSession)
+    assert.notEqual(again.session, first.session)
+    assert.deepEqual(states, ['connected (new session)', 'suspended', 'lost', 'reconnected (new session)'])
+    zk.close()
+  })
+
+  it('guards its life cycle: one start, close drops every listener and waiter, use after close is a clear error', async () => {
+    const zk = new ZkClient({connect: server.connect, sessionTimeoutMs: 4000})
+    await assert.rejects(zk.getData('/t'), /used before start\(\) - call start\(\) first/)
+    const heard: string[] = []
+    zk.onState((change) => heard.push(change.state))
+    zk.start()
+    assert.throws(() => zk.start(), /already started - start a client once/)
+    await zk.waitConnected(10_000)
+    assert.deepEqual(heard, ['connected'])
+    assert.equal(zk.listenerCount, 1)
+    zk.close()
+    assert.equal(zk.state, 'closed')
+    assert.equal(zk.listenerCount, 0, 'close() removed every state listener')
+    await assert.rejects(zk.getData('/t'), (error: unknown) => error instanceof ZkClosedError && /is closed/.test(error.message))
+    assert.throws(() => zk.onState(() => undefined), ZkClosedError)
+    assert.throws(() => zk.start(), /already closed/)
+    zk.close() // a second close does nothing
+
+    // A waiter does not hang until its deadline when the client closes under it.
+    const other = new ZkClient({connect: '127.0.0.1:1', sessionTimeoutMs: 60_000})
+    other.start()
+    const waiting = other.waitConnected(60_000)
+    other.close()
+    await assert.rejects(waiting, ZkClosedError)
   })
 })

@@ -1,14 +1,17 @@
-// The ZooKeeper source. Watches are one-shot and a change between an event and its re-arm is not
-// reported, so every event means "re-read", never "here is the new value"; the agent's poll is the
-// safety net for any watch that could not be armed. The ZkClient owns deadlines and reconnects; here
-// we react to what it tells us:
-//   'session'   (new session: watches and our ephemeral node are gone) -> re-arm all, re-create report
-//   'connected' (any reconnect: events may have been missed)          -> re-read every key
+// The ZooKeeper source: a node watch on each key's meta (./zk/recipes/node-watch.ts) and this agent's
+// ephemeral report node (./zk/recipes/ephemeral-node.ts). Watches are one-shot and a change between an
+// event and its re-arm is not reported, so every event means "re-read", never "here is the new value";
+// the agent's poll is the safety net for any watch that could not be armed. The ZkClient owns deadlines
+// and reconnects, the recipes re-arm watches and re-create the report after a new session; here we
+// only say what a change means to the agent:
+//   a watch fired, or any reconnect (events may have been missed) -> changed(key): the agent re-reads
 import {formatErrorLine, isStconfError, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
 import {sleep} from '../sleep.js'
-import {digestId, OPEN_POLICY, parseDigestAuth, policyFromAcl, stoppedMarkerPath, ZkLayout, type AclPolicy, type StoppedMarker} from '../zk/layout.js'
-import {ZkClient, ZkConflictError, ZkRefusedError} from '../zk/zk-client.js'
+import {digestId, OPEN_POLICY, parseDigestAuth, parseMeta, policyFromAcl, ZkLayout, type AclPolicy, type StoppedMarker} from '../zk/layout.js'
+import {EphemeralNode} from '../zk/recipes/ephemeral-node.js'
+import {NodeWatch} from '../zk/recipes/node-watch.js'
+import {ZkClient, ZkRefusedError} from '../zk/zk-client.js'
 import {refusal, type RefusalLog, type Refused} from './refusals.js'
 import type {Current, InstanceReport, Logger, Source} from './types.js'
 
@@ -29,15 +32,10 @@ export interface ZkSourceOptions {
   client?: ZkClient
 }
 
-export function parseMeta(data: Buffer, path: string): VersionMeta {
-  let meta: VersionMeta
-  try {
-    meta = JSON.parse(data.toString('utf8')) as VersionMeta
-  } catch {
-    throw unavailable(`meta node ${path} is not JSON`)
-  }
-
-  if (!meta || typeof meta.version !== 'number' || typeof meta.sha256 !== 'string') throw unavailable(`meta node ${path} has no version/sha256`)
+/** A key's meta as the agent needs it: parse errors are 'unavailable' (serve has not recorded it yet). */
+function metaOf(data: Buffer, path: string): VersionMeta {
+  const meta = parseMeta(data)
+  if (!meta) throw unavailable(`meta node ${path} is not JSON with a version and sha256`)
   return meta
 }
 
@@ -45,14 +43,10 @@ export class ZkSource implements Source {
   readonly description: string
   private readonly client: ZkClient
   private readonly ownsClient: boolean
-  private readonly armed = new Set<string>()
-  private readonly ourSessions = new Set<string>()
-  private keys: string[] = []
-  private changed: (key: string) => void = () => undefined
+  private readonly watches = new Map<string, NodeWatch>()
+  private readonly report_: EphemeralNode
+  private unsubscribe?: () => void
   private lastReport?: InstanceReport
-  private reportSession = ''
-  private stopped = false
-  private readonly listeners: Array<[string, Parameters<ZkClient['on']>[1]]> = []
   private readonly layout: ZkLayout
   /** serve's ACL policy, read back from instances/<env>: what our report node must carry */
   private policy: AclPolicy = OPEN_POLICY
@@ -70,6 +64,13 @@ export class ZkSource implements Source {
         auth: options.auth,
         acl: (path) => this.layout.aclFor(path, this.policy),
       })
+    this.report_ = new EphemeralNode(this.client, this.layout.instances(options.env, options.instance), {
+      name: 'instance node',
+      takenHint: 'two agents use the same host name?',
+      beforeCreate: () => this.prepareReport(),
+      mayReplace: () => this.isDeadPredecessor(),
+      onError: (error) => this.options.refusals?.note('report', this.refused('report', error)),
+    })
   }
 
   private metaPath(key: string): string {
@@ -81,7 +82,11 @@ export class ZkSource implements Source {
   }
 
   private get instancePath(): string {
-    return this.layout.instances(this.options.env, this.options.instance)
+    return this.report_.path
+  }
+
+  private get markerPath(): string {
+    return this.layout.stoppedMarker(this.options.env, this.options.instance)
   }
 
   /** A ZooKeeper refusal in this agent's words: what was refused and what to set. Other errors pass. */
@@ -99,75 +104,32 @@ export class ZkSource implements Source {
     return refusal(message, 'check that zkAuth (or STCONF_ZK_AUTH) is the user:password of serve\'s --zk-agent-auth, and that serve runs with it (it sets the ACLs on start)')
   }
 
-  private get markerPath(): string {
-    return stoppedMarkerPath(this.options.root, this.options.env, this.options.instance)
-  }
-
   async start(keys: string[], changed: (key: string) => void, signal: AbortSignal): Promise<void> {
-    this.keys = [...new Set(keys)]
-    this.changed = changed
     const {logger} = this.options
-    const on = (event: string, listener: Parameters<ZkClient['on']>[1]) => {
-      this.client.on(event, listener)
-      this.listeners.push([event, listener])
-    }
-
-    const onSession = (session: string) => {
-      this.ourSessions.add(session)
-      this.armed.clear()
-      logger.info('ZooKeeper session established', {session})
-      for (const key of this.keys) void this.arm(key)
-      if (this.lastReport) void this.report(this.lastReport).catch((error) => this.options.refusals?.note('report', error))
-    }
-
-    on('session', onSession)
-    on('connected', () => {
-      for (const key of this.keys) this.changed(key)
+    this.unsubscribe = this.client.onState((change) => {
+      if (change.state === 'suspended') logger.warn('ZooKeeper connection lost; keeping local files, retrying', {source: this.description})
+      else if (change.state === 'lost') logger.warn('ZooKeeper session lost; watches and the report come back with the next session', {reason: change.reason})
+      else if (change.newSession) logger.info('ZooKeeper session established', {session: change.session})
     })
-    on('disconnected', () => logger.warn('ZooKeeper connection lost; keeping local files, retrying', {source: this.description}))
-    on('rebuild', (reason: string) => logger.warn('rebuilding the ZooKeeper client', {reason}))
+    for (const key of new Set(keys)) {
+      // The agent re-reads on its own (fetch): the watch's re-read only re-arms it.
+      const watch = new NodeWatch(this.client, this.metaPath(key), () => changed(key))
+      this.watches.set(key, watch)
+      watch.start()
+    }
+
+    this.report_.start()
     void signal // the agent calls stop() itself, after its last change and report
     if (this.ownsClient) this.client.start()
-    else if (this.client.connected) onSession(this.client.session)
+    else if (this.client.connected) logger.info('ZooKeeper session established', {session: this.client.session})
   }
 
-  /** Read a key's meta and, unless armed this session, leave a watch on it (data or existence). */
+  /** A key's meta; the read leaves the key's watch armed (data or existence) if none is. */
   private async readMeta(key: string): Promise<VersionMeta | null> {
+    const watch = this.watches.get(key)
     const path = this.metaPath(key)
-    if (this.armed.has(key) || this.stopped) {
-      const node = await this.client.getData(path)
-      return node ? parseMeta(node.data, path) : null
-    }
-
-    this.armed.add(key)
-    const session = this.client.session
-    const fire = () => {
-      if (this.stopped) return
-      // Re-arm first, then re-read: a change between the event and the re-arm is caught by the read.
-      if (this.client.session === session) this.armed.delete(key)
-      void this.arm(key)
-      this.changed(key)
-    }
-
-    try {
-      const node = await this.client.getData(path, fire)
-      if (node) return parseMeta(node.data, path)
-      // Missing (never created, or deleted): an existence watch tells us when it comes (back).
-      const stat = await this.client.exists(path, fire)
-      if (stat) this.changed(key) // created between the two calls
-      return null
-    } catch (error) {
-      this.armed.delete(key)
-      throw error
-    }
-  }
-
-  private async arm(key: string): Promise<void> {
-    try {
-      await this.readMeta(key)
-    } catch {
-      // unreachable: the agent's poll re-arms on its next round
-    }
+    const node = watch && watch.state === 'started' ? await watch.read() : await this.client.getData(path)
+    return node ? metaOf(node.data, path) : null
   }
 
   async metas(keys: string[]): Promise<Map<string, VersionMeta | null>> {
@@ -193,7 +155,7 @@ export class ZkSource implements Source {
       // sha256 check below catches a push that landed between them.
       const [metaNode, config] = await Promise.all([this.client.getData(this.metaPath(key)), this.client.getData(this.configPath(key))])
       if (!metaNode) return null
-      const meta = parseMeta(metaNode.data, this.metaPath(key))
+      const meta = metaOf(metaNode.data, this.metaPath(key))
       // serve writes both nodes in one multi, so a mismatch means a change in between (read again)
       // or an out-of-band write serve has not recorded yet: never apply bytes the meta does not vouch for.
       if (config && sha256(config.data) === meta.sha256) return {meta, content: config.data}
@@ -205,46 +167,19 @@ export class ZkSource implements Source {
     }
   }
 
-  /** Keep our ephemeral instance node equal to `report`; re-create it after a new session. */
+  /** Keep our ephemeral instance node equal to `report`; the recipe re-creates it after a new session. */
   async report(report: InstanceReport): Promise<void> {
     this.lastReport = report
-    if (this.stopped) return
+    if (this.report_.state !== 'started') return
     try {
-      await this.publish(report)
+      await this.report_.set(Buffer.from(JSON.stringify(report)))
     } catch (error) {
       throw this.refused('report', error)
     }
   }
 
-  private async publish(report: InstanceReport): Promise<void> {
-    const path = this.instancePath
-    const data = Buffer.from(JSON.stringify(report))
-    const session = this.client.session
-    if (this.reportSession === session && session !== '') {
-      const stat = await this.client.setData(path, data).catch((error) => {
-        if (error instanceof ZkConflictError) return null
-        throw error
-      })
-      if (stat) return
-    }
-
-    const stat = await this.client.exists(path)
-    if (stat) {
-      if (stat.ephemeralOwner === session) {
-        await this.client.setData(path, data)
-        this.reportSession = session
-        return
-      }
-
-      if (!this.ourSessions.has(stat.ephemeralOwner) && !(await this.isDeadPredecessor(path))) {
-        throw unavailable(`instance node ${path} belongs to another live agent`, 'two agents use the same host name?')
-      }
-
-      // Our own node from an older session (or a dead earlier process on this host) lingers until
-      // ZooKeeper expires it: replace it so the report is ours and goes away with our session.
-      await this.client.remove(path).catch(() => undefined)
-    }
-
+  /** Before our report node is created: follow serve's ACL policy, and drop a stale stopped marker. */
+  private async prepareReport(): Promise<void> {
     // serve made instances/<env> with its ACL; ours below it must carry the same policy (ACLs are not inherited).
     const dir = this.layout.instances(this.options.env)
     await this.client.mkdirp(dir)
@@ -254,17 +189,11 @@ export class ZkSource implements Source {
     // Look before removing: ZooKeeper checks the delete right on the parent even when the node is
     // absent, so an agent without the machine identity would be refused for nothing.
     if (await this.client.exists(this.markerPath)) await this.client.remove(this.markerPath)
-    try {
-      await this.client.create(path, data, true)
-      this.reportSession = this.client.session
-    } catch (error) {
-      if (error instanceof ZkConflictError) throw unavailable(`instance node ${path} was re-created meanwhile; retrying`)
-      throw error
-    }
   }
 
-  private async isDeadPredecessor(path: string): Promise<boolean> {
-    const node = await this.client.getData(path)
+  /** The node at our path was left by an earlier process of this instance that is dead now. */
+  private async isDeadPredecessor(): Promise<boolean> {
+    const node = await this.client.getData(this.instancePath)
     if (!node) return true
     try {
       const other = JSON.parse(node.data.toString('utf8')) as Partial<InstanceReport>
@@ -294,29 +223,21 @@ export class ZkSource implements Source {
    * node, so serve never sees the node gone without the marker (which would read as a crash).
    */
   private async withdraw(final: InstanceReport | undefined): Promise<void> {
+    for (const watch of this.watches.values()) watch.close()
     try {
-      const stat = this.client.connected ? await this.client.exists(this.instancePath) : null
-      if (stat && stat.ephemeralOwner === this.client.session) {
+      const {alsoFailed} = await this.report_.remove(async () => {
         const marker: StoppedMarker<InstanceReport | null> = {session: this.client.session, stoppedAt: new Date().toISOString(), report: final ?? null}
         const data = Buffer.from(JSON.stringify(marker))
         const old = await this.client.exists(this.markerPath)
-        await this.client
-          .multi([
-            old ? {op: 'set', path: this.markerPath, data, version: old.version} : {op: 'create', path: this.markerPath, data},
-            {op: 'remove', path: this.instancePath, version: stat.version},
-          ])
-          .catch(async (error: unknown) => {
-            // e.g. the report changed in between, or the marker was refused: still withdraw the report.
-            this.options.logger.warn('could not mark the clean stop; serve may list this instance offline', {error: (error as Error).message})
-            await this.client.remove(this.instancePath)
-          })
-      }
+        return [old ? {op: 'set', path: this.markerPath, data, version: old.version} : {op: 'create', path: this.markerPath, data}]
+      })
+      // e.g. the report changed in between, or the marker was refused: the report is withdrawn all the same.
+      if (alsoFailed) this.options.logger.warn('could not mark the clean stop; serve may list this instance offline', {error: (alsoFailed as Error).message})
     } catch (error) {
       if (!isStconfError(error)) this.options.logger.warn('could not remove the instance node', {error: formatErrorLine(error)})
     }
 
-    this.stopped = true
-    for (const [event, listener] of this.listeners) this.client.off(event, listener)
+    this.unsubscribe?.()
     if (this.ownsClient) this.client.close()
   }
 }

@@ -135,8 +135,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   center.onChange((change) => hub.publish({type: 'change', ...change}))
   instances.onChange(({env, instance}) => hub.publish({type: 'instance', env, host: instance, online: instances.get(env, instance)?.presence === 'online'}))
   const onZk = () => hub.publish({type: 'zookeeper', state: zk?.client.connected ? 'connected' : 'unreachable'})
-  zk?.client.on('connected', onZk)
-  zk?.client.on('disconnected', onZk)
+  zk?.client.onState(onZk)
   let app: FastifyInstance
   try {
     app = await buildApp({center, tokens, audit, hub, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, dataDir, instances, zk: zk?.client})

@@ -5,13 +5,15 @@
 //
 // Content and meta change together in one multi, guarded by the versions of both znodes, so two
 // serve processes (or a write straight into ZooKeeper) can never interleave a half-update.
-// Changes made behind serve's back are found by a scan of /config (triggered by watches, and every
-// scanIntervalMs as a safety net, since watches fire once and miss what happens before re-arming).
+// Changes made behind serve's back are found by a scan of /config (src/lib/zk/recipes/children-scan.ts:
+// any of its watches firing, any reconnect, and every scanIntervalMs as a safety net, since watches
+// fire once and miss what happens before re-arming, re-run it).
 import {conflict} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
-import {ZkLayout} from '../zk/layout.js'
+import {parseMeta, ZkLayout} from '../zk/layout.js'
+import {ChildrenScan, type WatchedReads} from '../zk/recipes/children-scan.js'
 import {sleep} from '../sleep.js'
-import {ZkClient, ZkConflictError, zkPath, type ZkOp} from '../zk/zk-client.js'
+import {ZkClient, ZkConflictError, type ZkOp} from '../zk/zk-client.js'
 import type {ConfigStore, ForeignChange, StoredCurrent} from './types.js'
 
 interface MetaRead {
@@ -21,10 +23,7 @@ interface MetaRead {
 
 export class ZkStore implements ConfigStore {
   readonly mode = 'zookeeper' as const
-  private scanTimer?: NodeJS.Timeout
-  private scanning = false
-  private rescan = false
-  private readonly armed = new Set<string>()
+  private readonly scan: ChildrenScan
   /** config leaf path -> mzxid last handled */
   private readonly seen = new Map<string, string>()
   private onForeign?: (change: ForeignChange) => Promise<void>
@@ -36,15 +35,14 @@ export class ZkStore implements ConfigStore {
   constructor(
     readonly zk: ZkClient,
     readonly root: string,
-    private readonly scanIntervalMs = 2000,
+    scanIntervalMs = 2000,
   ) {
     this.layout = new ZkLayout(root)
+    // Every run is a full scan (a write can land anywhere below /config): the scope is not needed.
+    this.scan = new ChildrenScan(zk, this.layout.config(), (reads) => this.scanConfig(reads), {intervalMs: scanIntervalMs})
   }
 
   async start(): Promise<void> {
-    // Watches die with a session: forget which ones are armed so the next scan re-arms them all.
-    this.zk.on('session', () => this.armed.clear())
-    this.zk.on('connected', () => this.triggerScan())
     try {
       await this.zk.waitConnected()
       for (const dir of this.layout.topDirs()) await this.zk.mkdirp(dir)
@@ -54,7 +52,7 @@ export class ZkStore implements ConfigStore {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.scanTimer)
+    this.scan.close()
     this.onForeign = undefined
   }
 
@@ -116,15 +114,15 @@ export class ZkStore implements ConfigStore {
   }
 
   async envs(): Promise<string[]> {
-    return (await this.zk.getChildren(zkPath(this.root, 'meta'))) ?? []
+    return (await this.zk.getChildren(this.layout.meta())) ?? []
   }
 
   async list(env: string): Promise<Array<{key: string; meta: VersionMeta}>> {
     const out: Array<{key: string; meta: VersionMeta}> = []
     const walk = async (relative: string): Promise<void> => {
-      const path = zkPath(this.root, 'meta', env, relative)
+      const path = this.layout.meta(env, relative || undefined)
       const [node, children] = await Promise.all([relative ? this.zk.getData(path) : null, this.zk.getChildren(path)])
-      const meta = node && node.data.length > 0 ? parseMeta(node.data) : null
+      const meta = node ? parseMeta(node.data) : null
       if (meta) out.push({key: relative, meta})
       await Promise.all((children ?? []).map((child) => walk(relative ? `${relative}/${child}` : child)))
     }
@@ -135,28 +133,8 @@ export class ZkStore implements ConfigStore {
 
   watchForeign(onForeign: (change: ForeignChange) => Promise<void>): void {
     this.onForeign = onForeign
-    this.scanTimer = setInterval(() => this.triggerScan(), this.scanIntervalMs)
-    this.scanTimer.unref()
-    this.triggerScan()
-  }
-
-  private triggerScan(): void {
-    if (!this.onForeign) return
-    if (this.scanning) {
-      this.rescan = true
-      return
-    }
-
-    this.scanning = true
-    void this.scan()
-      .catch(() => undefined) // ZooKeeper down: the next tick tries again
-      .finally(() => {
-        this.scanning = false
-        if (this.rescan) {
-          this.rescan = false
-          this.triggerScan()
-        }
-      })
+    // A failed run (ZooKeeper down) is retried by the next trigger.
+    this.scan.start()
   }
 
   /**
@@ -168,37 +146,37 @@ export class ZkStore implements ConfigStore {
    * - a key serve commits while this scan walks was not there when the walk passed by: only leaves
    *   known before the scan began can have been deleted.
    */
-  private async scan(): Promise<void> {
-    if (!this.zk.connected) return
+  private async scanConfig(reads: WatchedReads): Promise<void> {
+    if (!this.onForeign) return
     const known = [...this.seen.keys()]
     const found = new Set<string>()
     const walk = async (env: string, relative: string): Promise<void> => {
-      const path = zkPath(this.root, 'config', env, relative)
-      const children = await this.zk.getChildren(path, this.watcherFor(`children:${path}`))
+      const path = this.layout.config(env, relative || undefined)
+      const children = await reads.children(path)
       if (children === null) return
       if (children.length === 0 && relative.includes('/')) {
-        if (await this.checkLeaf(env, relative, path)) found.add(path)
+        if (await this.checkLeaf(reads, env, relative, path)) found.add(path)
         return
       }
 
       await Promise.all(children.map((child) => walk(env, relative ? `${relative}/${child}` : child)))
     }
 
-    const envs = (await this.zk.getChildren(zkPath(this.root, 'config'), this.watcherFor('children:/'))) ?? []
+    const envs = (await reads.children(this.layout.config())) ?? []
     await Promise.all(envs.map((env) => walk(env, '')))
     for (const path of known) {
       if (found.has(path) || !this.seen.has(path)) continue
       this.seen.delete(path)
-      const [env, ...rest] = path.slice(zkPath(this.root, 'config').length + 1).split('/')
-      if (this.firstScanDone) await this.onForeign?.({env, key: rest.join('/'), content: null, contentVersion: -1})
+      const where = this.layout.locate(path)
+      if (this.firstScanDone && where?.env && where.rest) await this.onForeign?.({env: where.env, key: where.rest, content: null, contentVersion: -1})
     }
 
     this.firstScanDone = true
   }
 
   /** Checks one childless config node; false when it is not a key (gone, or an empty parent). */
-  private async checkLeaf(env: string, key: string, path: string): Promise<boolean> {
-    const node = await this.zk.getData(path, this.watcherFor(`data:${path}`))
+  private async checkLeaf(reads: WatchedReads, env: string, key: string, path: string): Promise<boolean> {
+    const node = await reads.data(path)
     if (!node) return false
     if (this.seen.get(path) === node.stat.mzxid) return true
     const meta = await this.getMeta(env, key)
@@ -209,16 +187,6 @@ export class ZkStore implements ConfigStore {
 
     this.seen.set(path, node.stat.mzxid)
     return true
-  }
-
-  /** A watcher only when none is armed for this path: the raw client stacks duplicate listeners. */
-  private watcherFor(id: string): (() => void) | undefined {
-    if (this.armed.has(id)) return undefined
-    this.armed.add(id)
-    return () => {
-      this.armed.delete(id)
-      this.triggerScan()
-    }
   }
 
   private async multi(env: string, key: string, ops: ZkOp[]): Promise<void> {
@@ -243,7 +211,7 @@ export class ZkStore implements ConfigStore {
 
   private async readMeta(env: string, key: string): Promise<MetaRead | null> {
     const node = await this.zk.getData(this.metaPath(env, key))
-    const meta = node && node.data.length > 0 ? parseMeta(node.data) : null
+    const meta = node ? parseMeta(node.data) : null
     return meta && node ? {meta, statVersion: node.stat.version} : null
   }
 
@@ -253,14 +221,5 @@ export class ZkStore implements ConfigStore {
 
   private metaPath(env: string, key: string): string {
     return this.layout.meta(env, key)
-  }
-}
-
-function parseMeta(data: Buffer): VersionMeta | null {
-  try {
-    const meta = JSON.parse(data.toString('utf8')) as VersionMeta
-    return typeof meta.version === 'number' && typeof meta.sha256 === 'string' ? meta : null
-  } catch {
-    return null
   }
 }

@@ -1,7 +1,7 @@
-// What an operator needs to hear about a ZooKeeper connection, from the wrapper's raw events: lost,
-// back on the same session, session expired, a new session. Repeats while it stays down (each failed
-// attempt, each rebuild of a stuck client) are not news and are dropped.
-import type {ZkClient} from './zk-client.js'
+// What an operator needs to hear about a ZooKeeper connection, from the wrapper's typed states: lost,
+// back on the same session, session expired, a new session. A session the wrapper gives up while the
+// connection is already down (a stuck attempt rebuilt) is not news: the next line says "new session".
+import type {ZkClient, ZkStateChange} from './zk-client.js'
 
 export type ZkConnectionState = 'connected' | 'lost' | 'reconnected' | 'expired' | 'new-session'
 
@@ -11,52 +11,35 @@ export interface ZkConnectionEvent {
   address: string
   state: ZkConnectionState
   session: string
-  /** why, when the wrapper said so (a rebuild's reason) */
+  /** why, when the wrapper said so (why it gave a session up) */
   reason?: string
+}
+
+/** The log events of one state change of the wrapper, given whether the connection was up before it. */
+export function connectionEvents(change: ZkStateChange, wasUp: boolean): Array<{state: ZkConnectionState; reason?: string}> {
+  switch (change.state) {
+    case 'connected':
+      return [{state: 'connected'}]
+    case 'reconnected':
+      return [{state: change.newSession ? 'new-session' : 'reconnected'}]
+    case 'suspended':
+      return [{state: 'lost'}]
+    case 'lost':
+      if (change.expired) return [...(wasUp ? [{state: 'lost' as const}] : []), {state: 'expired'}]
+      return wasUp ? [{state: 'lost', reason: change.reason}] : []
+  }
 }
 
 /** Calls `listener` on every connection state change of `client`; returns the unsubscribe. */
 export function watchConnection(client: ZkClient, listener: (event: ZkConnectionEvent) => void, now: () => Date = () => new Date()): () => void {
   let up = false
-  let everConnected = false
-  let expired = false
-  const emit = (state: ZkConnectionState, reason?: string) =>
-    listener({time: now().toISOString(), address: client.connectString, state, session: client.session, ...(reason ? {reason} : {})})
-
-  const onConnected = ({newSession}: {newSession: boolean}) => {
-    if (up) return
-    up = true
-    if (!everConnected) emit('connected')
-    else emit(newSession || expired ? 'new-session' : 'reconnected')
-    everConnected = true
-    expired = false
-  }
-
-  const onLost = (reason?: string) => {
-    if (!up) return
-    up = false
-    emit('lost', reason)
-  }
-
-  const onDisconnected = () => onLost()
-  const onRebuild = (reason: string) => onLost(reason)
-  const onExpired = () => {
-    if (expired) return
-    expired = true
-    onLost()
-    emit('expired')
-  }
-
-  client.on('connected', onConnected)
-  client.on('disconnected', onDisconnected)
-  client.on('rebuild', onRebuild)
-  client.on('expired', onExpired)
-  return () => {
-    client.off('connected', onConnected)
-    client.off('disconnected', onDisconnected)
-    client.off('rebuild', onRebuild)
-    client.off('expired', onExpired)
-  }
+  return client.onState((change) => {
+    const wasUp = up
+    up = change.state === 'connected' || change.state === 'reconnected'
+    for (const {state, reason} of connectionEvents(change, wasUp)) {
+      listener({time: now().toISOString(), address: client.connectString, state, session: change.session, ...(reason ? {reason} : {})})
+    }
+  })
 }
 
 /** One log line (without the time) for an event. */

@@ -10,6 +10,7 @@
 // trees of older versions all ask aclFor(), and nothing else spells an ACL.
 import {createHash} from 'node:crypto'
 import {badInput} from '../errors.js'
+import type {VersionMeta} from '../model.js'
 
 /** ZooKeeper's permission bits. */
 export const PERMS = {read: 1, write: 2, create: 4, delete: 8, admin: 16, all: 31} as const
@@ -77,6 +78,8 @@ export function policyFromAcl(acl: AclEntry[], machine: string | undefined): Acl
   }
 }
 
+export type TopDir = (typeof TOP_DIRS)[number]
+
 export class ZkLayout {
   constructor(readonly root: string) {}
 
@@ -88,12 +91,33 @@ export class ZkLayout {
     return this.join('meta', env, key)
   }
 
-  instances(env: string, instance?: string): string {
+  /** `instances()` is the directory of every env's instances (serve's feed watches it for new envs). */
+  instances(env?: string, instance?: string): string {
     return this.join('instances', env, instance)
   }
 
+  /** A clean stop's marker beside the report node (see STOPPED_SUFFIX below). */
+  stoppedMarker(env: string, instance: string): string {
+    return this.instances(env, instance + STOPPED_SUFFIX)
+  }
+
+  // hosts/<env>/<host>/<key> (per-host overrides) and canary/<env>/<key> get their paths here when
+  // those features land; serve already creates both directories on start (topDirs).
+
+  /** Leader election groups (a later issue): elections/<env>/<group>/n_... participants. */
   elections(env: string, group?: string): string {
     return this.join('elections', env, group)
+  }
+
+  /**
+   * Where a path lies in the layout: its top directory, env and the rest below the env (a key, an
+   * instance child). Undefined for the root itself and for paths outside the root.
+   */
+  locate(path: string): {dir: TopDir; env?: string; rest?: string} | undefined {
+    if (!path.startsWith(this.root + '/')) return undefined
+    const [dir, env, ...rest] = path.slice(this.root.length + 1).split('/')
+    if (!(TOP_DIRS as readonly string[]).includes(dir)) return undefined
+    return {dir: dir as TopDir, ...(env ? {env} : {}), ...(rest.length > 0 ? {rest: rest.join('/')} : {})}
   }
 
   /** The root and the directories below it that serve creates. */
@@ -148,23 +172,22 @@ export interface StoppedMarker<Report = unknown> {
   report: Report
 }
 
-export function instancesRoot(root: string): string {
-  return `${root}/instances`
-}
-
-export function instancesDir(root: string, env: string): string {
-  return new ZkLayout(root).instances(env)
-}
-
-export function instancePath(root: string, env: string, instance: string): string {
-  return new ZkLayout(root).instances(env, instance)
-}
-
-export function stoppedMarkerPath(root: string, env: string, instance: string): string {
-  return new ZkLayout(root).instances(env, instance + STOPPED_SUFFIX)
-}
 
 /** A child of instances/<env>: a report node, or the stopped marker of `instance`. */
 export function parseInstanceChild(child: string): {instance: string; marker: boolean} {
   return child.endsWith(STOPPED_SUFFIX) ? {instance: child.slice(0, -STOPPED_SUFFIX.length), marker: true} : {instance: child, marker: false}
+}
+
+/**
+ * The JSON VersionMeta of a meta node; null when it is none (empty: a parent of deeper keys; or
+ * written by something else). Readers decide what null means to them.
+ */
+export function parseMeta(data: Buffer): VersionMeta | null {
+  if (data.length === 0) return null
+  try {
+    const meta = JSON.parse(data.toString('utf8')) as VersionMeta
+    return meta && typeof meta.version === 'number' && typeof meta.sha256 === 'string' ? meta : null
+  } catch {
+    return null
+  }
 }

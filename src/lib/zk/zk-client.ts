@@ -7,10 +7,17 @@
 // - a connection attempt whose TCP connect succeeded has no timeout at all in the raw client (a server
 //   that accepts but never answers, e.g. a cold restart, hangs it forever), so a client that has had
 //   no session for a whole session timeout is rebuilt too: by then its old session is gone anyway;
-// - after session expiry the raw client is dead for good, so a new one is built; users hear
-//   'session' and must re-arm their watches and re-create ephemeral nodes;
-// - after any reconnect users hear 'connected' and should re-read, since events may have been missed.
-import {EventEmitter} from 'node:events'
+// - after session expiry the raw client is dead for good, so a new one is built.
+//
+// What users hear is one typed state per change, Apache Curator's ConnectionState (without READ_ONLY):
+//   connected    the first session after start()
+//   suspended    the connection dropped; the session (its watches, its ephemeral nodes) may survive
+//   lost         the session is gone: it expired, or the wrapper threw the raw client away (pings
+//                unanswered, or no session for a whole session timeout); watches and ephemeral nodes
+//                of that session are gone, or will be
+//   reconnected  connected again; `newSession` says whether watches must be re-armed and ephemeral
+//                nodes re-created. Either way re-read: events may have been missed meanwhile.
+// The recipes (./recipes/) turn these into re-arms and re-creates, so their users need not.
 import type * as Zk from 'node-zookeeper-client'
 import zkLib from 'node-zookeeper-client'
 import {unavailable, StconfError} from '../errors.js'
@@ -70,6 +77,33 @@ export class ZkRefusedError extends StconfError {
 
 type Watcher = () => void
 
+export type ZkState = 'connected' | 'suspended' | 'lost' | 'reconnected'
+
+export interface ZkStateChange {
+  state: ZkState
+  /** the session the change is about (hex): the new one once (re)connected, the old one otherwise */
+  session: string
+  /** connected/reconnected: a session other than the previous one (watches and ephemeral nodes are gone) */
+  newSession: boolean
+  /** lost: the session expired on the server (else the wrapper gave it up, see `reason`) */
+  expired: boolean
+  /** lost: why */
+  reason?: string
+}
+
+export type ZkStateListener = (change: ZkStateChange) => void
+
+/** The client's own life cycle: latent until start(), started until close(), then closed for good. */
+export type ZkLifecycle = 'latent' | 'started' | 'closed'
+
+/** A call on a closed client: a caller racing shutdown hears 'unavailable', like ZooKeeper being down. */
+export class ZkClosedError extends StconfError {
+  constructor(connect: string) {
+    super('unavailable', `ZooKeeper client for ${connect} is closed`, 'a closed client cannot be used again: build a new ZkClient')
+    this.name = 'ZkClosedError'
+  }
+}
+
 // A static import, so that the single executable's bundle holds the client: commands that never talk
 // to ZooKeeper do not pay for it because this file itself is only imported lazily (serve --zk, the
 // agent), and the npm bundle keeps the client out of its start-up chunk (scripts/build.js).
@@ -86,7 +120,7 @@ function statOf(stat: Zk.Stat): ZkStat {
   }
 }
 
-export class ZkClient extends EventEmitter {
+export class ZkClient {
   readonly connectString: string
   private readonly sessionTimeoutMs: number
   private readonly opTimeoutMs: number
@@ -96,21 +130,24 @@ export class ZkClient extends EventEmitter {
   private client?: Zk.Client
   private connectedFlag = false
   private sessionId = ''
-  private closed = false
+  private lifecycle: ZkLifecycle = 'latent'
+  /** the last state told to listeners; undefined before the first connection */
+  private last?: ZkState
+  private readonly listeners = new Set<ZkStateListener>()
+  /** waitConnected() calls in flight: released on connect, rejected on close */
+  private readonly waiters = new Set<(error?: Error) => void>()
   private watchdog?: NodeJS.Timeout
   private missedPings = 0
   private pinging = false
   private disconnectedSince = Date.now()
 
   constructor(options: ZkOptions) {
-    super()
     this.connectString = options.connect
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000
     this.opTimeoutMs = options.opTimeoutMs ?? 5000
     this.auth = options.auth
     this.aclOf = options.acl
     this.alsoAuth = options.alsoAuth ?? []
-    this.setMaxListeners(0)
   }
 
   get connected(): boolean {
@@ -118,7 +155,31 @@ export class ZkClient extends EventEmitter {
   }
 
   get isClosed(): boolean {
-    return this.closed
+    return this.lifecycle === 'closed'
+  }
+
+  get state(): ZkLifecycle {
+    return this.lifecycle
+  }
+
+  /** The last connection state told to listeners (undefined before the first connection). */
+  get connectionState(): ZkState | undefined {
+    return this.last
+  }
+
+  /** How many state listeners are subscribed (a closed recipe leaves none behind). */
+  get listenerCount(): number {
+    return this.listeners.size
+  }
+
+  /**
+   * Hear every connection state change; returns the unsubscribe. Subscribe before start() to hear
+   * the first 'connected' too. close() drops every listener.
+   */
+  onState(listener: ZkStateListener): () => void {
+    if (this.lifecycle === 'closed') throw new ZkClosedError(this.connectString)
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
   }
 
   /** The current session id (hex), '' before the first connection. */
@@ -126,7 +187,10 @@ export class ZkClient extends EventEmitter {
     return this.sessionId
   }
 
+  /** Connect (in the background). Once only: a second start(), or one after close(), is a bug and throws. */
   start(): void {
+    if (this.lifecycle !== 'latent') throw new Error(`ZkClient.start(): the client is already ${this.lifecycle} - start a client once; build a new one after close()`)
+    this.lifecycle = 'started'
     this.build()
     const every = Math.max(500, Math.floor(this.sessionTimeoutMs / 3))
     this.watchdog = setInterval(() => {
@@ -139,31 +203,53 @@ export class ZkClient extends EventEmitter {
     this.watchdog.unref()
   }
 
+  /** Disconnect and drop every listener; calls after it throw ZkClosedError. A second close() does nothing. */
   close(): void {
-    this.closed = true
+    if (this.lifecycle === 'closed') return
+    this.lifecycle = 'closed'
     clearInterval(this.watchdog)
     this.connectedFlag = false
-    this.client?.removeAllListeners()
-    this.client?.close()
+    this.listeners.clear()
+    for (const waiter of [...this.waiters]) waiter(new ZkClosedError(this.connectString))
+    closeRaw(this.client)
     this.client = undefined
   }
 
-  /** Resolves once connected; rejects with 'unavailable' after `ms`. */
+  /** Resolves once connected; rejects with 'unavailable' after `ms`, or at once when the client is closed. */
   async waitConnected(ms = this.opTimeoutMs): Promise<void> {
+    this.assertUsable()
     if (this.connectedFlag) return
-    if (this.closed) throw unavailable('ZooKeeper client is closed')
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off('connected', onConnected)
-        reject(this.unreachable())
-      }, ms)
-      const onConnected = () => {
+      const done = (error?: Error) => {
         clearTimeout(timer)
-        resolve()
+        this.waiters.delete(done)
+        if (error) reject(error)
+        else resolve()
       }
 
-      this.once('connected', onConnected)
+      const timer = setTimeout(() => done(this.unreachable()), ms)
+      this.waiters.add(done)
     })
+  }
+
+  private assertUsable(): void {
+    if (this.lifecycle === 'closed') throw new ZkClosedError(this.connectString)
+    if (this.lifecycle === 'latent') throw new Error(`ZooKeeper client for ${this.connectString} used before start() - call start() first`)
+  }
+
+  /** A raw watcher that stays silent once the client is closed. */
+  private guard(watcher?: Watcher): ((...args: unknown[]) => void) | undefined {
+    return watcher
+      ? () => {
+          if (this.lifecycle !== 'closed') watcher()
+        }
+      : undefined
+  }
+
+  private tell(change: Partial<ZkStateChange> & {state: ZkState}): void {
+    this.last = change.state
+    const full: ZkStateChange = {session: this.sessionId, newSession: false, expired: false, ...change}
+    for (const listener of [...this.listeners]) listener(full)
   }
 
   /** The ACL a create of `path` passes: explicit, never the raw client's implicit open default. */
@@ -176,7 +262,7 @@ export class ZkClient extends EventEmitter {
 
   async getData(path: string, watcher?: Watcher): Promise<{data: Buffer; stat: ZkStat} | null> {
     return this.call<{data: Buffer; stat: ZkStat} | null>(`read ${path}`, (client, done) =>
-      client.getData(path, watcher ? () => watcher() : undefined!, (error, data, stat) =>
+      client.getData(path, this.guard(watcher)!, (error, data, stat) =>
         done(error, error ? undefined : {data: data ?? Buffer.alloc(0), stat: statOf(stat)}),
       ),
     )
@@ -184,13 +270,13 @@ export class ZkClient extends EventEmitter {
 
   async exists(path: string, watcher?: Watcher): Promise<ZkStat | null> {
     return this.call<ZkStat | null>(`exists ${path}`, (client, done) =>
-      client.exists(path, watcher ? () => watcher() : undefined!, (error, stat) => done(error, stat ? statOf(stat) : null)),
+      client.exists(path, this.guard(watcher)!, (error, stat) => done(error, stat ? statOf(stat) : null)),
     )
   }
 
   async getChildren(path: string, watcher?: Watcher): Promise<string[] | null> {
     return this.call<string[] | null>(`list ${path}`, (client, done) =>
-      client.getChildren(path, watcher ? () => watcher() : undefined!, (error, children) => done(error, children)),
+      client.getChildren(path, this.guard(watcher)!, (error, children) => done(error, children)),
     )
   }
 
@@ -280,6 +366,7 @@ export class ZkClient extends EventEmitter {
   private async call<T>(what: string, send: (client: Zk.Client, done: (error: unknown, value: T | undefined) => void) => void): Promise<T> {
     const deadline = Date.now() + this.opTimeoutMs
     await this.waitConnected(this.opTimeoutMs)
+    if (this.lifecycle === 'closed') throw new ZkClosedError(this.connectString)
     const client = this.client
     if (!client) throw this.unreachable()
     return new Promise<T>((resolve, reject) => {
@@ -328,41 +415,42 @@ export class ZkClient extends EventEmitter {
       if (client !== this.client) return // a replaced client's last words
       if (state === State.SYNC_CONNECTED) {
         const session = client.getSessionId().toString('hex')
-        const isNew = session !== this.sessionId
+        const newSession = session !== this.sessionId || this.last === 'lost'
         this.sessionId = session
         this.connectedFlag = true
         this.missedPings = 0
-        if (isNew) this.emit('session', session)
-        this.emit('connected', {newSession: isNew})
+        for (const waiter of [...this.waiters]) waiter()
+        if (this.last === undefined) this.tell({state: 'connected', newSession: true})
+        else if (this.last === 'suspended' || this.last === 'lost') this.tell({state: 'reconnected', newSession})
       } else if (state === State.DISCONNECTED) {
+        const wasUp = this.connectedFlag
         this.connectedFlag = false
         this.disconnectedSince = Date.now()
-        this.emit('disconnected')
+        if (wasUp) this.tell({state: 'suspended'})
       } else if (state === State.EXPIRED) {
         this.connectedFlag = false
-        this.emit('expired')
-        this.rebuild('session expired')
+        this.rebuild('session expired', true)
       }
     })
     client.connect()
   }
 
   /** Throw the raw client away and start a new one: its session, watches and ephemerals are gone. */
-  private rebuild(reason: string): void {
-    if (this.closed) return
-    this.emit('rebuild', reason)
+  private rebuild(reason: string, expired = false): void {
+    if (this.lifecycle === 'closed') return
+    // Before the first session there is nothing to lose; once lost, a further rebuild is not news.
+    if (this.last !== undefined && this.last !== 'lost') this.tell({state: 'lost', expired, reason})
     const old = this.client
     this.client = undefined
     this.connectedFlag = false
     this.disconnectedSince = Date.now()
-    old?.removeAllListeners()
-    old?.close()
+    closeRaw(old)
     this.build()
   }
 
   /** Half-open detection: a connection whose pings go unanswered is treated as dead. */
   private async ping(timeoutMs: number): Promise<void> {
-    if (!this.connectedFlag || this.pinging || this.closed) return
+    if (!this.connectedFlag || this.pinging || this.lifecycle === 'closed') return
     const client = this.client
     if (!client) return
     this.pinging = true
@@ -379,6 +467,20 @@ export class ZkClient extends EventEmitter {
     } finally {
       this.pinging = false
     }
+  }
+}
+
+/**
+ * Throw a raw client away. Its close() queues a close request and writes it at once, which throws
+ * (a TypeError) while a connection attempt has no socket yet: such a client has nothing to close.
+ */
+function closeRaw(client: Zk.Client | undefined): void {
+  if (!client) return
+  client.removeAllListeners()
+  try {
+    client.close()
+  } catch {
+    // not connected: nothing to tell the server
   }
 }
 
