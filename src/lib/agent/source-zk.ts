@@ -44,7 +44,7 @@ export class ZkSource implements Source {
   private readonly client: ZkClient
   private readonly ownsClient: boolean
   private readonly watches = new Map<string, NodeWatch>()
-  private readonly report_: EphemeralNode
+  private readonly reportNode: EphemeralNode
   private unsubscribe?: () => void
   private lastReport?: InstanceReport
   private readonly layout: ZkLayout
@@ -64,7 +64,7 @@ export class ZkSource implements Source {
         auth: options.auth,
         acl: (path) => this.layout.aclFor(path, this.policy),
       })
-    this.report_ = new EphemeralNode(this.client, this.layout.instances(options.env, options.instance), {
+    this.reportNode = new EphemeralNode(this.client, this.layout.instances(options.env, options.instance), {
       name: 'instance node',
       takenHint: 'two agents use the same host name?',
       beforeCreate: () => this.prepareReport(),
@@ -82,7 +82,7 @@ export class ZkSource implements Source {
   }
 
   private get instancePath(): string {
-    return this.report_.path
+    return this.reportNode.path
   }
 
   private get markerPath(): string {
@@ -118,7 +118,7 @@ export class ZkSource implements Source {
       watch.start()
     }
 
-    this.report_.start()
+    this.reportNode.start()
     void signal // the agent calls stop() itself, after its last change and report
     if (this.ownsClient) this.client.start()
     else if (this.client.connected) logger.info('ZooKeeper session established', {session: this.client.session})
@@ -170,9 +170,9 @@ export class ZkSource implements Source {
   /** Keep our ephemeral instance node equal to `report`; the recipe re-creates it after a new session. */
   async report(report: InstanceReport): Promise<void> {
     this.lastReport = report
-    if (this.report_.state !== 'started') return
+    if (this.reportNode.state !== 'started') return
     try {
-      await this.report_.set(Buffer.from(JSON.stringify(report)))
+      await this.reportNode.set(Buffer.from(JSON.stringify(report)))
     } catch (error) {
       throw this.refused('report', error)
     }
@@ -225,7 +225,7 @@ export class ZkSource implements Source {
   private async withdraw(final: InstanceReport | undefined): Promise<void> {
     for (const watch of this.watches.values()) watch.close()
     try {
-      const {alsoFailed} = await this.report_.remove(async () => {
+      const {alsoFailed} = await this.reportNode.remove(async () => {
         const marker: StoppedMarker<InstanceReport | null> = {session: this.client.session, stoppedAt: new Date().toISOString(), report: final ?? null}
         const data = Buffer.from(JSON.stringify(marker))
         const old = await this.client.exists(this.markerPath)
