@@ -30,13 +30,21 @@ export interface ChildrenScanOptions {
   onError?: (error: unknown) => void
 }
 
+interface Waiter {
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
 export class ChildrenScan extends Recipe {
   private readonly watches: ArmedWatches
   private readonly reads: WatchedReads
   private timer?: NodeJS.Timeout
   private pending?: Set<string> | 'all'
-  private waiting: Array<{resolve: () => void; reject: (error: unknown) => void}> = []
+  /** callers of the next run, and of the one running */
+  private waiting: Waiter[] = []
+  private current: Waiter[] = []
   private running = false
+  private runningAll = false
 
   constructor(
     client: ZkClient,
@@ -52,10 +60,14 @@ export class ChildrenScan extends Recipe {
     }
   }
 
-  /** Run a full scan now (after the ones already asked for); resolves when it is done, or rejects with its error. */
+  /**
+   * A full scan: resolves when one is done (the one running, if it is a full scan and nothing else is
+   * asked for; else the next), or rejects with its error. Waits up to `connectMs` for a connection.
+   */
   async scanNow(connectMs?: number): Promise<void> {
     this.assertStarted()
     await this.client.waitConnected(connectMs)
+    if (this.runningAll && !this.pending) return new Promise<void>((resolve, reject) => this.current.push({resolve, reject}))
     return this.trigger('all')
   }
 
@@ -70,7 +82,7 @@ export class ChildrenScan extends Recipe {
 
   protected override closed(): void {
     clearInterval(this.timer)
-    for (const {resolve} of this.waiting.splice(0)) resolve()
+    for (const {resolve} of [...this.waiting.splice(0), ...this.current.splice(0)]) resolve()
   }
 
   protected stateChanged(change: ZkStateChange): void {
@@ -99,16 +111,18 @@ export class ChildrenScan extends Recipe {
       while (this.pending && !this.isClosed) {
         const scope = this.pending
         this.pending = undefined
-        const waiting = this.waiting.splice(0)
+        this.current = this.waiting.splice(0)
+        this.runningAll = scope === 'all'
         try {
           if (this.client.connected) await this.run(this.reads, scope)
-          for (const {resolve} of waiting) resolve()
+          for (const {resolve} of this.current.splice(0)) resolve()
         } catch (error) {
-          for (const {reject} of waiting) reject(error)
+          for (const {reject} of this.current.splice(0)) reject(error)
         }
       }
     } finally {
       this.running = false
+      this.runningAll = false
     }
   }
 
