@@ -421,7 +421,7 @@ export class ZkClient {
         this.missedPings = 0
         for (const waiter of [...this.waiters]) waiter()
         if (this.last === undefined) this.tell({state: 'connected', newSession: true})
-        else if (this.last === 'suspended' || this.last === 'lost') this.tell({state: 'reconnected', newSession})
+        else if (this.last === 'suspended' || this.last === 'lost' || newSession) this.tell({state: 'reconnected', newSession})
       } else if (state === State.DISCONNECTED) {
         const wasUp = this.connectedFlag
         this.connectedFlag = false
