@@ -1,5 +1,5 @@
-// The ZooKeeper source: a node watch on each key's meta (./zk/recipes/node-watch.ts) and this agent's
-// ephemeral report node (./zk/recipes/ephemeral-node.ts). Watches are one-shot and a change between an
+// The ZooKeeper source: a node watch on each key's meta (../zk/recipes/node-watch.ts) and this agent's
+// ephemeral report node (../zk/recipes/ephemeral-node.ts). Watches are one-shot and a change between an
 // event and its re-arm is not reported, so every event means "re-read", never "here is the new value";
 // the agent's poll is the safety net for any watch that could not be armed. The ZkClient owns deadlines
 // and reconnects, the recipes re-arm watches and re-create the report after a new session; here we
