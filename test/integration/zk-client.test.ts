@@ -116,6 +116,49 @@ describe('ZkClient against a real ZooKeeper', () => {
     zk.close()
   })
 
+  it('keeps its session when a reconnect attempt is accepted but never answered', {timeout: 90_000}, async () => {
+    // A proxy in front of ZooKeeper that swallows one connection (accepts it, never answers), as a
+    // server does that restarts on a loaded machine. The raw client would wait on it for good.
+    const {createServer, connect} = await import('node:net')
+    let swallowNext = false
+    const held: import('node:net').Socket[] = []
+    const links: import('node:net').Socket[] = []
+    const proxy = createServer((inbound) => {
+      inbound.on('error', () => undefined)
+      links.push(inbound)
+      if (swallowNext) {
+        swallowNext = false
+        held.push(inbound)
+        return
+      }
+
+      const outbound = connect(server.port, '127.0.0.1')
+      outbound.on('error', () => undefined)
+      links.push(outbound)
+      inbound.pipe(outbound).pipe(inbound)
+      inbound.on('close', () => outbound.destroy())
+      outbound.on('close', () => inbound.destroy())
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const zk = new ZkClient({connect: `127.0.0.1:${(proxy.address() as {port: number}).port}`, sessionTimeoutMs: 30_000})
+    const states: string[] = []
+    zk.onState((change) => states.push(`${change.state}${change.newSession ? ' (new session)' : ''}`))
+    const connected = nextState(zk, (change) => change.state === 'connected')
+    zk.start()
+    const first = await connected
+    swallowNext = true
+    const back = nextState(zk, (change) => change.state !== 'suspended')
+    for (const socket of links.splice(0)) socket.destroy() // the connection drops
+    const again = await back
+    assert.equal(held.length, 1, 'the first reconnect attempt went to the silent end')
+    assert.equal(again.state, 'reconnected')
+    assert.equal(again.session, first.session, 'the session survived the hung attempt')
+    assert.deepEqual(states, ['connected (new session)', 'suspended', 'reconnected'])
+    zk.close()
+    for (const socket of [...links, ...held]) socket.destroy()
+    proxy.close()
+  })
+
   it('guards its life cycle: one start, close drops every listener and waiter, use after close is a clear error', async () => {
     const zk = new ZkClient({connect: server.connect, sessionTimeoutMs: 4000})
     await assert.rejects(zk.getData('/t'), /used before start\(\) - call start\(\) first/)

@@ -5,8 +5,10 @@
 // - a half-open TCP connection is never noticed by the client, so a watchdog pings with a deadline
 //   and rebuilds the client when pings stop coming back;
 // - a connection attempt whose TCP connect succeeded has no timeout at all in the raw client (a server
-//   that accepts but never answers, e.g. a cold restart, hangs it forever), so a client that has had
-//   no session for a whole session timeout is rebuilt too: by then its old session is gone anyway;
+//   that accepts but never answers, e.g. one restarting on a loaded machine, hangs it forever): such an
+//   attempt is dropped after a short deadline, and the raw client tries again on the same session;
+//   and a client that has had no session for a whole session timeout is rebuilt: by then its old
+//   session is gone anyway;
 // - after session expiry the raw client is dead for good, so a new one is built.
 //
 // What users hear is one typed state per change, Apache Curator's ConnectionState (without READ_ONLY):
@@ -77,6 +79,11 @@ export class ZkRefusedError extends StconfError {
 
 type Watcher = () => void
 
+/** How often the watchdog looks at the connection (it pings less often: every third of a session timeout). */
+const WATCHDOG_TICK_MS = 500
+/** How long a connection attempt with TCP up may go unanswered before it is dropped and made again. */
+const ATTEMPT_DEADLINE_MS = 2000
+
 export type ZkState = 'connected' | 'suspended' | 'lost' | 'reconnected'
 
 export interface ZkStateChange {
@@ -140,6 +147,8 @@ export class ZkClient {
   private missedPings = 0
   private pinging = false
   private disconnectedSince = Date.now()
+  /** the raw socket of a connection attempt with TCP up and no answer yet, and since when */
+  private answerless?: {socket: object; since: number}
 
   constructor(options: ZkOptions) {
     this.connectString = options.connect
@@ -192,14 +201,18 @@ export class ZkClient {
     if (this.lifecycle !== 'latent') throw new Error(`ZkClient.start(): the client is already ${this.lifecycle} - start a client once; build a new one after close()`)
     this.lifecycle = 'started'
     this.build()
-    const every = Math.max(500, Math.floor(this.sessionTimeoutMs / 3))
+    const pingEvery = Math.max(500, Math.floor(this.sessionTimeoutMs / 3))
+    let lastPing = Date.now()
     this.watchdog = setInterval(() => {
       if (!this.connectedFlag && Date.now() - this.disconnectedSince > this.sessionTimeoutMs) {
         this.rebuild(`no session for ${this.sessionTimeoutMs} ms (connection attempt stuck)`)
-      } else {
-        void this.ping(every)
+      } else if (!this.connectedFlag) {
+        this.dropAnswerlessAttempt()
+      } else if (Date.now() - lastPing >= pingEvery) {
+        lastPing = Date.now()
+        void this.ping(pingEvery)
       }
-    }, every)
+    }, WATCHDOG_TICK_MS)
     this.watchdog.unref()
   }
 
@@ -446,6 +459,24 @@ export class ZkClient {
     this.disconnectedSince = Date.now()
     closeRaw(old)
     this.build()
+  }
+
+  /**
+   * A server that accepted the TCP connection but has not answered the connect request within
+   * ATTEMPT_DEADLINE_MS (a live one answers in milliseconds): close that socket. The raw client then
+   * tries again with the same session id, so the session survives, where a rebuild would lose it.
+   */
+  private dropAnswerlessAttempt(): void {
+    // The raw client keeps its socket in a field its typings do not show (lib/ConnectionManager.js).
+    const socket = (this.client as unknown as {connectionManager?: {socket?: {connecting: boolean; destroyed: boolean; destroy(): void}}} | undefined)?.connectionManager?.socket
+    if (!socket || socket.connecting || socket.destroyed) {
+      this.answerless = undefined
+    } else if (this.answerless?.socket !== socket) {
+      this.answerless = {socket, since: Date.now()}
+    } else if (Date.now() - this.answerless.since >= ATTEMPT_DEADLINE_MS) {
+      this.answerless = undefined
+      socket.destroy()
+    }
   }
 
   /** Half-open detection: a connection whose pings go unanswered is treated as dead. */
