@@ -3,23 +3,22 @@ import assert from 'node:assert/strict'
 import {mkdirSync, readFileSync, statSync, symlinkSync, lstatSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import type {InstanceReport} from '../../src/lib/agent/types.js'
-import {ZkClient} from '../../src/lib/zk/zk-client.js'
-import {countLines, push, readText, sleep, startAgent, startServe, tempDir, waitUntil, writeAgentConfig, type Proc, type Serve} from '../helpers/agent-harness.js'
-import {startZk, type TestZk} from '../helpers/zk-server.js'
+import {sleep} from '../../src/lib/sleep.js'
+import type {ZkClient} from '../../src/lib/zk/zk-client.js'
+import {countLines, push, readInstance, readText, startAgent, writeAgentConfig} from '../helpers/agent-harness.js'
+import {startServe, tempDir, waitUntil, type Proc, type ServeHandle} from '../helpers/cli.js'
+import {connectZk, startZk, type TestZk} from '../helpers/zk-server.js'
 
 describe('stconf agent applies changes (zk source)', () => {
   let zk: TestZk
-  let serve: Serve
+  let serve: ServeHandle
   let client: ZkClient
   const agents: Proc[] = []
 
   before(async () => {
     zk = await startZk()
-    serve = await startServe({zk: zk.connect})
-    client = new ZkClient({connect: zk.connect})
-    client.start()
-    await client.waitConnected(10_000)
+    serve = await startServe({zk: zk.connect, zkSessionTimeoutMs: 4000})
+    client = await connectZk(zk)
   })
 
   after(async () => {
@@ -29,10 +28,7 @@ describe('stconf agent applies changes (zk source)', () => {
     await zk.destroy()
   })
 
-  const instance = async (env: string, host: string): Promise<InstanceReport | undefined> => {
-    const node = await client.getData(`/stconf/instances/${env}/${host}`)
-    return node ? (JSON.parse(node.data.toString()) as InstanceReport) : undefined
-  }
+  const instance = async (env: string, host: string) => (await readInstance(client, env, host))?.report
 
   it('applies each change with one reload; identical bytes give no reload; reports; SIGTERM removes the report', async () => {
     const dir = tempDir()

@@ -4,10 +4,11 @@ import assert from 'node:assert/strict'
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import type {InstanceReport} from '../../src/lib/agent/types.js'
-import {ZkClient} from '../../src/lib/zk/zk-client.js'
-import {push, readText, sleep, startAgent, startServe, tempDir, waitUntil, writeAgentConfig, writeZnodes, type Proc, type Serve} from '../helpers/agent-harness.js'
-import {startZk, type TestZk} from '../helpers/zk-server.js'
+import {sleep} from '../../src/lib/sleep.js'
+import type {ZkClient} from '../../src/lib/zk/zk-client.js'
+import {push, readInstance, readText, startAgent, writeAgentConfig, writeZnodes} from '../helpers/agent-harness.js'
+import {startServe, tempDir, waitUntil, type Proc, type ServeHandle} from '../helpers/cli.js'
+import {connectZk, startZk, type TestZk} from '../helpers/zk-server.js'
 
 const ROOT = '/raw' // written straight by the tests, no serve watching it
 
@@ -18,9 +19,7 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
 
   before(async () => {
     zk = await startZk()
-    client = new ZkClient({connect: zk.connect, sessionTimeoutMs: 4000})
-    client.start()
-    await client.waitConnected(10_000)
+    client = await connectZk(zk, {sessionTimeoutMs: 4000})
   })
 
   after(async () => {
@@ -29,10 +28,7 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
     await zk.destroy()
   })
 
-  const instance = async (env: string, host: string) => {
-    const node = await client.getData(`${ROOT}/instances/${env}/${host}`)
-    return node ? {report: JSON.parse(node.data.toString()) as InstanceReport, owner: node.stat.ephemeralOwner} : undefined
-  }
+  const instance = (env: string, host: string) => readInstance(client, env, host, ROOT)
 
   it('recovers from session expiry (agent paused past its session timeout): new report node, watches re-armed', async () => {
     const dir = tempDir()
@@ -135,12 +131,12 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
 
 describe('agent with ZooKeeper down (real serve, real agents)', () => {
   let zk: TestZk
-  let serve: Serve
+  let serve: ServeHandle
   const agents: Proc[] = []
 
   before(async () => {
     zk = await startZk()
-    serve = await startServe({zk: zk.connect})
+    serve = await startServe({zk: zk.connect, zkSessionTimeoutMs: 4000})
   })
 
   after(async () => {

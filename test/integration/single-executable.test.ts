@@ -6,7 +6,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {ADMIN_TOKEN, ROOT, runCli, startServe, tempDir, waitFor, type ServeHandle} from '../helpers/cli.js'
+import {ADMIN_TOKEN, ROOT, runCli, startServe, tempDir, waitUntil, type ServeHandle} from '../helpers/cli.js'
 import {startZk, type TestZk} from '../helpers/zk-server.js'
 
 const EXECUTABLE = join(ROOT, 'dist', 'sea', 'stconf')
@@ -93,14 +93,14 @@ describe('the single executable', () => {
     }))
     const started = await stconf(['agent', '--config', config, '--daemon', '--pid-file', pidFile, '--log-file', join(dir, 'daemon.log')])
     assert.equal(started.code, 0, started.stderr)
-    const pid = Number(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim(), 'the pid file'))
+    const pid = Number(await waitUntil('the pid file', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim()))
     try {
-      await waitFor(() => existsSync(dest) && readFileSync(dest, 'utf8') === 'rate=1\nname=sea\n', 'the daemon to apply the file')
+      await waitUntil('the daemon to apply the file', () => existsSync(dest) && readFileSync(dest, 'utf8') === 'rate=1\nname=sea\n')
     } finally {
       process.kill(pid, 'SIGTERM')
     }
 
-    await waitFor(() => !existsSync(pidFile), 'the daemon to stop and remove its pid file')
+    await waitUntil('the daemon to stop and remove its pid file', () => !existsSync(pidFile))
   })
 
   it('agent --once from ZooKeeper, behind serve --zk', async () => {

@@ -6,9 +6,8 @@ import {EmbeddedStore} from '../../src/lib/store/embedded.js'
 import type {ConfigStore} from '../../src/lib/store/types.js'
 import {ZkStore} from '../../src/lib/store/zk-store.js'
 import {History} from '../../src/lib/server/history.js'
-import {ZkClient} from '../../src/lib/zk/zk-client.js'
 import {tempDir} from '../helpers/cli.js'
-import {startZk, type TestZk} from '../helpers/zk-server.js'
+import {connectZk, startZk, type TestZk} from '../helpers/zk-server.js'
 
 const meta = (version: number, content: Buffer): VersionMeta => ({
   version,
@@ -34,8 +33,7 @@ const makers: Record<string, () => Promise<Harness>> = {
   },
   zookeeper: async () => {
     const server: TestZk = await startZk()
-    const zk = new ZkClient({connect: server.connect})
-    zk.start()
+    const zk = await connectZk(server)
     const store = new ZkStore(zk, '/conformance')
     await store.start()
     return {
