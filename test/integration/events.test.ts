@@ -80,6 +80,8 @@ describe('GET /api/v1/events (embedded store)', () => {
   })
 
   it('is authenticated like every call, and needs an env', async () => {
+    await push(serve.url, 'prod', 'game/conf.ini', 'a=1\n')
+    await push(serve.url, 'staging', 'game/conf.ini', 'x\n')
     const noToken = new ApiClient({server: serve.url, token: 'wrong'})
     await assert.rejects(noToken.events('prod', {onEvent() {}}), (error: StconfError) => error.code === 'unauthorized')
     await assert.rejects(client.events('', {onEvent() {}}), (error: StconfError) => error.code === 'bad-input')

@@ -19,6 +19,14 @@ describe('serve with ZooKeeper', () => {
   const cli = (args: string[]) => runCli(args, {cwd: work, env: env()})
   const historyOf = async (key: string) =>
     JSON.parse((await cli(['history', key, '--json'])).stdout) as Array<{version: number; kind: string; author: string; sha256: string}>
+  /** Each case owns its key: versions 1..n of it, pushed as an operator would. */
+  const pushed = async (key: string, versions: number) => {
+    for (let version = 1; version <= versions; version++) {
+      writeFileSync(join(work, 'versions.ini'), `version = ${version}\n`)
+      const result = await cli(['push', key, '--file', 'versions.ini'])
+      assert.equal(result.code, 0, result.stderr)
+    }
+  }
 
   before(async () => {
     zkServer = await startZk()
@@ -85,29 +93,31 @@ describe('serve with ZooKeeper', () => {
   })
 
   it('records a change made straight in ZooKeeper as an out-of-band version (history and audit)', async () => {
-    await zk.setData('/stconf/config/prod/game/conf.ini', Buffer.from('[game]\nmax_players = 7\n'))
+    await pushed('game/oob.ini', 1)
+    await zk.setData('/stconf/config/prod/game/oob.ini', Buffer.from('[game]\nmax_players = 7\n'))
     const history = await waitUntil('the out-of-band version', async () => {
-      const h = await historyOf('game/conf.ini')
+      const h = await historyOf('game/oob.ini')
       return h[0]?.kind === 'out-of-band' ? h : null
     })
     assert.equal(history[0].version, 2)
     assert.equal(history[0].author, 'zookeeper')
-    const pulled = await cli(['pull', 'game/conf.ini', '-o', '-'])
+    const pulled = await cli(['pull', 'game/oob.ini', '-o', '-'])
     assert.equal(pulled.stdout, '[game]\nmax_players = 7\n')
     const audit = JSON.parse((await cli(['audit', '--json'])).stdout) as Array<{action: string; version?: number}>
     assert.ok(audit.some((e) => e.action === 'out-of-band' && e.version === 2))
   })
 
   it('follows a key deleted and re-created in ZooKeeper without reusing a version', async () => {
-    await zk.remove('/stconf/config/prod/game/conf.ini')
-    await zk.remove('/stconf/meta/prod/game/conf.ini')
+    await pushed('game/recreated.ini', 2)
+    await zk.remove('/stconf/config/prod/game/recreated.ini')
+    await zk.remove('/stconf/meta/prod/game/recreated.ini')
     await waitUntil('the deletion in the audit log', async () => {
       const audit = JSON.parse((await cli(['audit', '--json'])).stdout) as Array<{action: string}>
       return audit.some((e) => e.action === 'out-of-band-delete')
     })
-    await zk.create('/stconf/config/prod/game/conf.ini', Buffer.from('recreated\n'))
+    await zk.create('/stconf/config/prod/game/recreated.ini', Buffer.from('recreated\n'))
     const history = await waitUntil('the re-created key as version 3', async () => {
-      const h = await historyOf('game/conf.ini')
+      const h = await historyOf('game/recreated.ini')
       return h[0]?.version === 3 ? h : null
     })
     assert.equal(history[0].kind, 'out-of-band')
@@ -115,14 +125,16 @@ describe('serve with ZooKeeper', () => {
   })
 
   it('answers 503 with a clear message while ZooKeeper is down, and recovers when it returns', async () => {
+    await pushed('game/outage.ini', 3)
+    writeFileSync(join(work, 'outage.ini'), 'pushed after the outage\n')
     const logFrom = serve.output().length
     await zkServer.stop()
-    const push = await cli(['push', 'game/conf.ini', '--file', 'conf.ini'])
+    const push = await cli(['push', 'game/outage.ini', '--file', 'outage.ini'])
     assert.equal(push.code, 6)
     assert.match(push.stderr, /ZooKeeper at 127\.0\.0\.1:\d+ is unreachable/)
     const health = await fetch(`${serve.url}/healthz`)
     assert.equal(health.status, 503)
-    const body = await fetch(`${serve.url}/api/v1/config/prod/game/conf.ini`, {headers: {authorization: `Bearer ${ADMIN_TOKEN}`}})
+    const body = await fetch(`${serve.url}/api/v1/config/prod/game/outage.ini`, {headers: {authorization: `Bearer ${ADMIN_TOKEN}`}})
     assert.equal(body.status, 503)
     assert.equal(((await body.json()) as {error: string}).error, 'unavailable')
     await zkServer.start()
@@ -138,13 +150,14 @@ describe('serve with ZooKeeper', () => {
     const back = log.search(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ZooKeeper ${zkServer.connect}: (reconnected \\(same session|new session 0x\\w+ established)`, 'm'))
     assert.ok(lost >= 0 && back > lost, `serve's log while ZooKeeper was away:\n${log}`)
     const again = await waitUntil('a push after ZooKeeper returned', async () => {
-      const r = await cli(['push', 'game/conf.ini', '--file', 'conf.ini', '--json'])
+      const r = await cli(['push', 'game/outage.ini', '--file', 'outage.ini', '--json'])
       return r.code === 0 ? r : null
     }, 60_000)
     assert.equal(JSON.parse(again.stdout).version, 4)
   })
 
   it('recovers from its own session expiry (serve paused past its session timeout)', async () => {
+    await pushed('game/expiry.ini', 4)
     const logFrom = serve.output().length
     serve.proc.kill('SIGSTOP')
     await new Promise((resolve) => setTimeout(resolve, 7000))
@@ -156,20 +169,21 @@ describe('serve with ZooKeeper', () => {
     })
     assert.match(log, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ZooKeeper ${zkServer.connect}: (connection lost|session 0x\\w+ expired)`, 'm'))
     // The out-of-band scan's watches were re-armed on the new session:
-    await waitUntil('the test client to write', () => zk.setData('/stconf/config/prod/game/conf.ini', Buffer.from('after expiry\n')), 60_000)
-    await waitUntil('out-of-band version 5 after expiry', async () => (await historyOf('game/conf.ini'))[0]?.version === 5, 60_000)
+    await waitUntil('the test client to write', () => zk.setData('/stconf/config/prod/game/expiry.ini', Buffer.from('after expiry\n')), 60_000)
+    await waitUntil('out-of-band version 5 after expiry', async () => (await historyOf('game/expiry.ini'))[0]?.version === 5, 60_000)
   })
 
   it('fills history from ZooKeeper on start when a crash left it behind', async () => {
+    await pushed('game/crash.ini', 5)
     await serve.stop()
     const bytes = Buffer.from('written before the crash\n')
     const meta = {version: 6, sha256: sha256(bytes), size: bytes.length, author: 'admin', message: 'acked', time: new Date().toISOString(), kind: 'push'}
     await waitUntil('the test client to write', async () => zk.multi([
-      {op: 'set', path: '/stconf/config/prod/game/conf.ini', data: bytes, version: -1},
-      {op: 'set', path: '/stconf/meta/prod/game/conf.ini', data: Buffer.from(JSON.stringify(meta)), version: -1},
+      {op: 'set', path: '/stconf/config/prod/game/crash.ini', data: bytes, version: -1},
+      {op: 'set', path: '/stconf/meta/prod/game/crash.ini', data: Buffer.from(JSON.stringify(meta)), version: -1},
     ]).then(() => true), 60_000)
     serve = await startServe({zk: zkServer.connect, dataDir: serve.dataDir})
-    const history = await historyOf('game/conf.ini')
+    const history = await historyOf('game/crash.ini')
     assert.equal(history[0].version, 6)
     assert.equal(history[0].sha256, meta.sha256)
     assert.equal(history[0].kind, 'push')
