@@ -6,7 +6,7 @@ import type {InstanceReport} from '../../src/lib/agent/types.js'
 import {sha256, type VersionMeta} from '../../src/lib/model.js'
 import type {ZkClient} from '../../src/lib/zk/zk-client.js'
 import {zkPath} from '../../src/lib/zk/zk-client.js'
-import {ADMIN_TOKEN, spawnCli, type Proc} from './cli.js'
+import {ADMIN_TOKEN, spawnCli, waitUntil, type Proc} from './cli.js'
 
 export function readText(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined
@@ -97,4 +97,32 @@ export function writeAgentConfig(dir: string, setup: AgentSetup): string {
 
 export function startAgent(configPath: string, extra: string[] = [], env: Record<string, string> = {}): Proc {
   return spawnCli(['agent', '--config', configPath, '--log-format', 'json', ...extra], {env})
+}
+
+/**
+ * A file the agent manages only so that a test can see its polls: the poll puts a hand edit of it
+ * back. Waiting for that `rounds` times shows that that many polls came and went, so a test can say
+ * "nothing happened meanwhile" without sleeping for a guessed time. List it after the files under test.
+ */
+export class PollProbe {
+  static readonly key = 'game/poll-probe.ini'
+  static readonly content = 'probe\n'
+  constructor(readonly dest: string) {}
+
+  get file(): AgentFileSpec {
+    return {key: PollProbe.key, dest: this.dest}
+  }
+
+  /** Push the probe's content to the center (before the agent starts). */
+  publish(serveUrl: string, env: string): Promise<VersionMeta> {
+    return push(serveUrl, env, PollProbe.key, PollProbe.content)
+  }
+
+  async polls(rounds = 3): Promise<void> {
+    await waitUntil('the poll probe applied', () => readText(this.dest) === PollProbe.content)
+    for (let round = 1; round <= rounds; round++) {
+      writeFileSync(this.dest, `hand edit ${round}\n`)
+      await waitUntil(`poll ${round} to put the probe back`, () => readText(this.dest) === PollProbe.content)
+    }
+  }
 }
