@@ -5,14 +5,7 @@ import {getEventListeners} from 'node:events'
 import {afterEach, beforeEach, describe, it, mock} from 'node:test'
 import {nextBackoff} from '../../src/lib/backoff.js'
 import {sleep} from '../../src/lib/sleep.js'
-
-/** Whether `promise` has settled once the microtasks queued so far have run. */
-async function settled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false
-  void promise.then(() => (done = true))
-  await new Promise<void>((resolve) => setImmediate(resolve))
-  return done
-}
+import {settled} from '../helpers/promises.js'
 
 describe('nextBackoff', () => {
   it('starts at the minimum after a success (0)', () => {

@@ -7,6 +7,7 @@ import {EventEmitter} from 'node:events'
 import {afterEach, beforeEach, describe, it, mock} from 'node:test'
 import type {FastifyInstance, FastifyReply} from 'fastify'
 import {LongPolls} from '../../src/lib/server/long-poll.js'
+import {settled} from '../helpers/promises.js'
 
 /** An app whose preClose hooks the test runs itself, as Fastify does on close(). */
 function fakeApp() {
@@ -40,13 +41,6 @@ function fakeEvents() {
       return listeners.size
     },
   }
-}
-
-async function settled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false
-  void promise.then(() => (done = true))
-  await new Promise<void>((resolve) => setImmediate(resolve))
-  return done
 }
 
 describe('LongPolls.hold', () => {
