@@ -19,6 +19,11 @@ describe('the single executable', () => {
   let zk: TestZk | undefined
   const stconf = (args: string[], input?: string, extra: Record<string, string> = {}) =>
     runCli(args, {exec: ['stconf'], cwd: join(dir, 'empty'), env: {...env, ...extra}, input})
+  /** The version 1 the agent cases apply (the push case makes it first; a case run alone makes it itself). */
+  const pushSeaConf = async () => {
+    const pushed = await stconf(['push', 'game/conf.ini', '--file', '-'], 'rate=1\nname=sea\n', {STCONF_SERVER: serve!.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'})
+    assert.equal(pushed.code, 0, pushed.stderr)
+  }
 
   before(async () => {
     assert.ok(existsSync(EXECUTABLE), `${EXECUTABLE} is missing - run npm run package first`)
@@ -69,6 +74,7 @@ describe('the single executable', () => {
   })
 
   it('agent --once over http: checks, writes, reloads and reports in sync', async () => {
+    await pushSeaConf()
     const config = join(dir, 'agent-http.json')
     const dest = join(dir, 'out-http', 'conf.ini')
     const reloads = join(dir, 'reloads-http')
@@ -84,6 +90,7 @@ describe('the single executable', () => {
   })
 
   it('agent --daemon starts the executable again in the background', async () => {
+    await pushSeaConf()
     const config = join(dir, 'agent-daemon.json')
     const dest = join(dir, 'out-daemon', 'conf.ini')
     const pidFile = join(dir, 'agent.pid')
