@@ -8,7 +8,7 @@ import {after, before, describe, it} from 'node:test'
 import {sha256} from '../../src/lib/model.js'
 import type {ZkClient} from '../../src/lib/zk/zk-client.js'
 import {ADMIN_TOKEN, runCli, startServe, tempDir, waitUntil, type ServeHandle} from '../helpers/cli.js'
-import {connectZk, startZk, type TestZk} from '../helpers/zk-server.js'
+import {connectZk, fourLetter, startZk, type TestZk} from '../helpers/zk-server.js'
 
 describe('serve with ZooKeeper', () => {
   let zkServer: TestZk
@@ -159,9 +159,16 @@ describe('serve with ZooKeeper', () => {
   it('recovers from its own session expiry (serve paused past its session timeout)', async () => {
     await pushed('game/expiry.ini', 4)
     const logFrom = serve.output().length
+    // Paused until ZooKeeper has expired serve's session (gone from the server's own list), no longer.
+    const session = [...serve.output().matchAll(/session 0x([0-9a-f]+)/g)].at(-1)?.[1]
+    assert.ok(session, `serve's log names its session:\n${serve.output()}`)
     serve.proc.kill('SIGSTOP')
-    await new Promise((resolve) => setTimeout(resolve, 7000))
-    serve.proc.kill('SIGCONT')
+    try {
+      const listed = `0x${session.replace(/^0+/, '')}`
+      await waitUntil('ZooKeeper to expire the paused serve\'s session', async () => !(await fourLetter(zkServer.port, 'dump')).includes(listed), 60_000)
+    } finally {
+      serve.proc.kill('SIGCONT')
+    }
     await waitUntil('serve to come back', async () => (await fetch(`${serve.url}/healthz`)).status === 200, 90_000)
     const log = await waitUntil('serve to log its new ZooKeeper session', () => {
       const text = serve.output().slice(logFrom)
