@@ -2,12 +2,25 @@
 // start; a segment cut mid-line by a crash still reads, and new appends after it are intact; the
 // audit filters of GET /api/v1/audit, through the CLI.
 import assert from 'node:assert/strict'
-import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync} from 'node:fs'
+import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ADMIN_TOKEN, runCli, startServe, tempDir, type ServeHandle} from '../helpers/cli.js'
-import {sha256 as sha} from '../../src/lib/model.js'
 import type {AuditEntry} from '../../src/lib/server/storage-types.js'
+
+const cleanup: string[] = []
+after(() => {
+  for (const dir of cleanup) rmSync(dir, {recursive: true, force: true})
+})
+
+function scratch(prefix: string): string {
+  const dir = tempDir(prefix)
+  cleanup.push(dir)
+  return dir
+}
+
+const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex')
 
 async function cliAt(serve: ServeHandle, args: string[], options: {token?: string; cwd?: string} = {}) {
   return runCli(args, {cwd: options.cwd, env: {STCONF_SERVER: serve.url, STCONF_TOKEN: options.token ?? ADMIN_TOKEN}})
@@ -64,7 +77,7 @@ function writeOldLayout(dataDir: string): {v1: Buffer; v2: Buffer} {
 
 describe('journal: migration from the old layout', () => {
   it('moves history and audit on first start; versions, bytes and entries survive; the next start leaves it alone', async () => {
-    const dataDir = tempDir('stconf-migrate-')
+    const dataDir = scratch('stconf-migrate-')
     const {v1} = writeOldLayout(dataDir)
     let serve = await startServe({dataDir})
     try {
@@ -101,7 +114,7 @@ describe('journal: migration from the old layout', () => {
   })
 
   it('refuses a data dir that holds the old layout beside a journal it did not migrate, and changes nothing', async () => {
-    const dataDir = tempDir('stconf-migrate-')
+    const dataDir = scratch('stconf-migrate-')
     writeOldLayout(dataDir)
     mkdirSync(join(dataDir, 'journal', 'audit'), {recursive: true})
     const result = await runCli(['serve', '--port', '0', '--data', dataDir], {env: {STCONF_ADMIN_TOKEN: ADMIN_TOKEN}})
@@ -115,8 +128,8 @@ describe('journal: migration from the old layout', () => {
 
 describe('journal: a segment torn by a crash', () => {
   it('reads what was whole, and appends after it intact', async () => {
-    const dataDir = tempDir('stconf-torn-')
-    const work = tempDir('stconf-torn-work-')
+    const dataDir = scratch('stconf-torn-')
+    const work = scratch('stconf-torn-work-')
     let serve = await startServe({dataDir})
     try {
       for (let i = 1; i <= 3; i++) {
@@ -166,10 +179,10 @@ describe('audit filters (GET /api/v1/audit through `stconf audit`)', () => {
   let serve: ServeHandle
   let ciToken: string
   let beforeSecond: string
-  const work = tempDir('stconf-audit-work-')
+  const work = scratch('stconf-audit-work-')
 
   before(async () => {
-    serve = await startServe({dataDir: tempDir('stconf-audit-')})
+    serve = await startServe({dataDir: scratch('stconf-audit-')})
     const created = await cliAt(serve, ['token', 'create', 'ci', '--role', 'operator'])
     assert.equal(created.code, 0, created.stderr)
     ciToken = created.stdout.trim().split('\n').at(-1)!
