@@ -11,7 +11,6 @@ import {Agent} from '../../src/lib/agent/agent.js'
 import type {AgentConfig} from '../../src/lib/agent/config.js'
 import {silentLogger, type Source} from '../../src/lib/agent/types.js'
 import type {VersionMeta} from '../../src/lib/model.js'
-import {sleep} from '../../src/lib/sleep.js'
 import {tempDir, waitUntil} from '../helpers/cli.js'
 
 /** A center with no keys; counts the agent's polls. */
@@ -31,19 +30,6 @@ class CountingSource implements Source {
   async report(): Promise<void> {}
   async stop(): Promise<void> {}
 }
-
-describe('sleep(ms, signal)', () => {
-  it('leaves no abort listener behind when the timer fires, and ends early on abort', async () => {
-    const controller = new AbortController()
-    for (let i = 0; i < 50; i++) await sleep(0, controller.signal)
-    assert.equal(getEventListeners(controller.signal, 'abort').length, 0)
-    const pending = sleep(60_000, controller.signal)
-    assert.equal(getEventListeners(controller.signal, 'abort').length, 1)
-    controller.abort()
-    await pending // resolves at once, not after a minute
-    assert.equal(getEventListeners(controller.signal, 'abort').length, 0)
-  })
-})
 
 describe('agent poll loop', () => {
   const dirs: string[] = []
