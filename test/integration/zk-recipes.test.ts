@@ -6,9 +6,9 @@ import {after, before, describe, it} from 'node:test'
 import {ChildrenScan, type ScanScope} from '../../src/lib/zk/recipes/children-scan.js'
 import {EphemeralNode} from '../../src/lib/zk/recipes/ephemeral-node.js'
 import {NodeWatch, type ZkNode} from '../../src/lib/zk/recipes/node-watch.js'
-import {ZkClient} from '../../src/lib/zk/zk-client.js'
-import {waitFor} from '../helpers/cli.js'
-import {startZk, type TestZk} from '../helpers/zk-server.js'
+import type {ZkClient} from '../../src/lib/zk/zk-client.js'
+import {waitUntil} from '../helpers/cli.js'
+import {connectZk, startZk, type TestZk} from '../helpers/zk-server.js'
 
 /** What a listener heard, in order; next() waits for the next one not yet taken. */
 class Heard<T> {
@@ -37,10 +37,8 @@ describe('ZooKeeper recipes against a real ZooKeeper', () => {
   let writer: ZkClient
   const clients: ZkClient[] = []
   const client = async (sessionTimeoutMs = 30_000) => {
-    const zk = new ZkClient({connect: server.connect, sessionTimeoutMs})
+    const zk = await connectZk(server, {sessionTimeoutMs})
     clients.push(zk)
-    zk.start()
-    await zk.waitConnected(20_000)
     return zk
   }
 
@@ -204,10 +202,10 @@ describe('ZooKeeper recipes against a real ZooKeeper', () => {
 
     const oldSession = zk.session
     await loseSession(zk)
-    const back = await waitFor(async () => {
+    const back = await waitUntil('the node re-created by the new session', async () => {
       const now = await writer.getData('/e/one').catch(() => null)
       return now && now.stat.ephemeralOwner === zk.session && now.stat.ephemeralOwner !== oldSession ? now : null
-    }, 'the node re-created by the new session', 60_000)
+    }, 60_000)
     assert.equal(back.data.toString(), 'v2', 'with the last data')
 
     const removal = await node.remove(async () => [{op: 'create', path: '/e/one~stopped', data: Buffer.from('bye')}])
