@@ -160,6 +160,45 @@ describe('ZkClient against a real ZooKeeper', () => {
     proxy.close()
   })
 
+  it('connects after a connection that broke mid-packet (no stale bytes glued to the next answer)', {timeout: 60_000}, async () => {
+    // The first connection gets the start of a packet (a length of 100 and 10 of those bytes), then
+    // breaks; later ones go to ZooKeeper. The raw client would glue those bytes to the next answer.
+    const {createServer, connect} = await import('node:net')
+    const sockets: import('node:net').Socket[] = []
+    let first = true
+    let attempts = 0
+    const proxy = createServer((inbound) => {
+      inbound.on('error', () => undefined)
+      sockets.push(inbound)
+      attempts++
+      if (first) {
+        first = false
+        const partial = Buffer.alloc(14)
+        partial.writeInt32BE(100, 0)
+        inbound.end(partial)
+        return
+      }
+
+      const outbound = connect(server.port, '127.0.0.1')
+      outbound.on('error', () => undefined)
+      sockets.push(outbound)
+      inbound.pipe(outbound).pipe(inbound)
+      inbound.on('close', () => outbound.destroy())
+      outbound.on('close', () => inbound.destroy())
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const zk = new ZkClient({connect: `127.0.0.1:${(proxy.address() as {port: number}).port}`, sessionTimeoutMs: 30_000})
+    zk.start()
+    await zk.waitConnected(30_000)
+    assert.ok(await zk.exists('/'), 'the session answers')
+    // With the stale bytes kept, the second connection's answer reads as an unfinished packet: that
+    // attempt hangs until the watchdog drops it, and more attempts follow.
+    assert.equal(attempts, 2, 'the broken connection, then one that worked')
+    zk.close()
+    for (const socket of sockets) socket.destroy()
+    proxy.close()
+  })
+
   it('guards its life cycle: one start, close drops every listener and waiter, use after close is a clear error', async () => {
     const zk = new ZkClient({connect: server.connect, sessionTimeoutMs: 4000})
     await assert.rejects(zk.getData('/t'), /used before start\(\) - call start\(\) first/)

@@ -424,6 +424,7 @@ export class ZkClient {
     const client = createClient(this.connectString, {sessionTimeout: this.sessionTimeoutMs, spinDelay: 200, retries: 0})
     this.client = client
     for (const auth of [this.auth, ...this.alsoAuth]) if (auth) client.addAuthInfo('digest', Buffer.from(auth))
+    dropPartialPackets(client)
     client.on('state', (state: Zk.State) => {
       if (client !== this.client) return // a replaced client's last words
       if (state === State.SYNC_CONNECTED) {
@@ -498,6 +499,24 @@ export class ZkClient {
     } finally {
       this.pinging = false
     }
+  }
+}
+
+/**
+ * The raw client keeps the unread part of a packet across sockets: bytes left by a connection that
+ * broke mid-packet (a server killed while answering) are glued to the next connection's first answer,
+ * and the garbage that makes throws from a socket handler ("Unknown code"), which crashes the process.
+ * Forget them whenever a socket closes, before the raw client opens the next one (it binds its
+ * handler at each connect, so an override on the instance is what it uses).
+ */
+function dropPartialPackets(client: Zk.Client): void {
+  type Manager = {pendingBuffer: Buffer | null; onSocketClosed: (...args: unknown[]) => void}
+  const manager = (client as unknown as {connectionManager?: Manager}).connectionManager
+  if (!manager) return
+  const onSocketClosed = manager.onSocketClosed
+  manager.onSocketClosed = function (this: Manager, ...args: unknown[]) {
+    this.pendingBuffer = null
+    return onSocketClosed.apply(this, args)
   }
 }
 
