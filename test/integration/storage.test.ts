@@ -127,10 +127,8 @@ describe('journal: migration from the old layout', () => {
 })
 
 describe('journal: a segment torn by a crash', () => {
-  it('reads what was whole, and appends after it intact', async () => {
-    const dataDir = scratch('stconf-torn-')
-    const work = scratch('stconf-torn-work-')
-    let serve = await startServe({dataDir})
+  async function pushThree(dataDir: string, work: string): Promise<void> {
+    const serve = await startServe({dataDir})
     try {
       for (let i = 1; i <= 3; i++) {
         writeFileSync(join(work, 'conf.ini'), `[server]\nport=${i}\n`)
@@ -140,37 +138,76 @@ describe('journal: a segment torn by a crash', () => {
     } finally {
       await serve.stop()
     }
+  }
 
-    // A crash in the middle of writing the last line of each log.
-    const auditSegment = join(dataDir, 'journal', 'audit', '0000000001.jsonl')
-    const historySegment = join(dataDir, 'journal', 'history', 'prod', encodeURIComponent('game/conf.ini'), '0000000001.jsonl')
-    for (const path of [auditSegment, historySegment]) truncateSync(path, statSync(path).size - 15)
+  const auditSegment = (dataDir: string) => join(dataDir, 'journal', 'audit', '0000000001.jsonl')
+  const historySegment = (dataDir: string) => join(dataDir, 'journal', 'history', 'prod', encodeURIComponent('game/conf.ini'), '0000000001.jsonl')
+  const tear = (path: string) => truncateSync(path, statSync(path).size - 15)
 
-    serve = await startServe({dataDir})
+  it('reads what was whole, and appends after it intact', async () => {
+    const dataDir = scratch('stconf-torn-')
+    const work = scratch('stconf-torn-work-')
+    await pushThree(dataDir, work)
+    // A crash in the middle of writing the last line of each log: version 3 was never stored whole.
+    for (const path of [auditSegment(dataDir), historySegment(dataDir)]) tear(path)
+
+    const serve = await startServe({dataDir})
     try {
-      // History lost version 3's line; serve fills it in from the store at start (recorded as reconcile).
       const history = await jsonOf<Array<{version: number}>>(serve, ['history', 'game/conf.ini', '--env', 'prod'])
-      assert.deepEqual(history.map((v) => v.version), [3, 2, 1])
+      assert.deepEqual(history.map((v) => v.version), [2, 1])
+      const current = await cliAt(serve, ['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])
+      assert.equal(current.stdout, '[server]\nport=2\n')
       const audit = await jsonOf<AuditEntry[]>(serve, ['audit'])
       assert.deepEqual(audit.map((e) => [e.action, e.version]), [
         ['push', 1],
         ['push', 2],
-        ['reconcile', 3],
       ])
 
       writeFileSync(join(work, 'conf.ini'), '[server]\nport=4\n')
       const pushed = await cliAt(serve, ['push', 'game/conf.ini', '--env', 'prod', '--file', join(work, 'conf.ini'), '-m', 'after the crash'])
       assert.equal(pushed.code, 0, pushed.stderr)
       const after = await jsonOf<AuditEntry[]>(serve, ['audit', '--limit', '1'])
-      assert.deepEqual(after.map((e) => [e.action, e.version]), [['push', 4]])
+      assert.deepEqual(after.map((e) => [e.action, e.version]), [['push', 3]])
+      const again = await cliAt(serve, ['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])
+      assert.equal(again.stdout, '[server]\nport=4\n')
     } finally {
       await serve.stop()
     }
 
-    for (const path of [auditSegment, historySegment]) {
+    for (const path of [auditSegment(dataDir), historySegment(dataDir)]) {
       const text = readFileSync(path, 'utf8')
       assert.ok(text.endsWith('\n'))
       for (const line of text.trimEnd().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `${path}: ${line}`)
+    }
+  })
+
+  it('says in the audit when an entry names a version whose history line was torn (a push never acknowledged)', async () => {
+    const dataDir = scratch('stconf-torn-')
+    const work = scratch('stconf-torn-work-')
+    await pushThree(dataDir, work)
+    tear(historySegment(dataDir)) // the audit entry of version 3 made it to disk, its history line did not
+
+    let serve = await startServe({dataDir})
+    try {
+      const history = await jsonOf<Array<{version: number}>>(serve, ['history', 'game/conf.ini', '--env', 'prod'])
+      assert.deepEqual(history.map((v) => v.version), [2, 1])
+      const audit = await jsonOf<AuditEntry[]>(serve, ['audit'])
+      assert.deepEqual(audit.map((e) => [e.actor, e.action, e.version]), [
+        ['admin', 'push', 1],
+        ['admin', 'push', 2],
+        ['admin', 'push', 3],
+        ['stconf', 'push-failed', 3],
+      ])
+      assert.match(audit[3].detail ?? '', /never acknowledged/)
+    } finally {
+      await serve.stop()
+    }
+
+    serve = await startServe({dataDir})
+    try {
+      assert.equal((await jsonOf<AuditEntry[]>(serve, ['audit'])).length, 4, 'settled once, not at every start')
+    } finally {
+      await serve.stop()
     }
   })
 })

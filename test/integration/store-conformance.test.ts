@@ -28,7 +28,7 @@ interface Harness {
 const makers: Record<string, () => Promise<Harness>> = {
   embedded: async () => {
     const dir = tempDir('stconf-store-')
-    const store = new EmbeddedStore(dir, new History(dir))
+    const store = new EmbeddedStore(new History(dir))
     await store.start()
     return {store, close: () => store.close()}
   },

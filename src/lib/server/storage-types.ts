@@ -34,15 +34,21 @@ export interface AuditStore {
   list(query?: AuditQuery): Promise<AuditEntry[]>
 }
 
+export interface StoredVersion {
+  meta: VersionMeta
+  content: Buffer
+}
+
 export interface HistoryStore {
-  /** Stores content by its sha256 (once); resolves once it is durable. */
-  putBlob(content: Buffer): Promise<string>
-  getBlob(hash: string): Promise<Buffer | null>
   /** The highest version ever recorded for (env, key); 0 when none. */
   lastVersion(env: string, key: string): Promise<number>
-  /** Resolves once the version is durable; refuses a version that is not after the last one. */
-  append(env: string, key: string, meta: VersionMeta): Promise<void>
+  /** The newest version's meta; null when (env, key) has no history. */
+  latest(env: string, key: string): Promise<VersionMeta | null>
+  /** Resolves once the version and its content are durable; refuses a version that is not after the last one. */
+  append(env: string, key: string, meta: VersionMeta, content: Buffer): Promise<void>
   get(env: string, key: string, version: number): Promise<VersionMeta | null>
+  /** A version with its content; null when there is no such version. */
+  read(env: string, key: string, version: number): Promise<StoredVersion | null>
   /** Newest first, at most `limit` (default 100). */
   list(env: string, key: string, limit?: number): Promise<VersionMeta[]>
   /** Every (env, key) that has history. */

@@ -19,6 +19,11 @@ export interface ForeignChange {
 
 export interface ConfigStore {
   readonly mode: 'embedded' | 'zookeeper'
+  /**
+   * true when commit() is itself the history append (the embedded store keeps the current version as
+   * the key's newest history line): the center then writes only the audit entry beside it.
+   */
+  readonly commitsHistory?: boolean
   start(): Promise<void>
   close(): Promise<void>
   get(env: string, key: string): Promise<StoredCurrent | null>
