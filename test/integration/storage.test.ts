@@ -94,6 +94,7 @@ describe('journal: migration from the old layout', () => {
       ])
       assert.equal(existsSync(join(dataDir, 'history')), false, 'old history files removed')
       assert.equal(existsSync(join(dataDir, 'audit')), false, 'old audit files removed')
+      assert.equal(existsSync(join(dataDir, 'current')), false, 'the embedded store reads history now: no pointer files')
 
       // Rolling back to a migrated version and pushing anew continue the numbering.
       const rolled = await jsonOf<{version: number}>(serve, ['rollback', 'game/conf.ini', '--env', 'prod', '--to', '1'])
@@ -123,6 +124,67 @@ describe('journal: migration from the old layout', () => {
     assert.equal(result.stderr.trim().split('\n').length, 1)
     assert.ok(existsSync(join(dataDir, 'history', 'prod')))
     assert.deepEqual(readdirSync(join(dataDir, 'journal', 'audit')), [])
+  })
+})
+
+/**
+ * A data dir as the first journal layout's embedded store left it: history lines without content
+ * (content in blobs/), and a pointer file per key in current/ — here one pointer ahead of history
+ * (that serve crashed between writing the pointer and the history line).
+ */
+function writePointerLayout(dataDir: string): {v2: Buffer; rates: Buffer} {
+  const versions = [Buffer.from('[server]\nport=1\n'), Buffer.from('[server]\nport=2\n')]
+  const rates = Buffer.from('gold=2\n')
+  const meta = (bytes: Buffer, version: number) => ({version, sha256: sha(bytes), size: bytes.length, author: 'admin', message: `v${version}`, time: `2026-11-2${version}T10:00:00.000Z`, kind: 'push'})
+  for (const bytes of [...versions, rates]) {
+    mkdirSync(join(dataDir, 'blobs', sha(bytes).slice(0, 2)), {recursive: true})
+    writeFileSync(join(dataDir, 'blobs', sha(bytes).slice(0, 2), sha(bytes)), bytes)
+  }
+
+  const keyDir = (key: string) => join(dataDir, 'journal', 'history', 'prod', encodeURIComponent(key))
+  mkdirSync(keyDir('game/conf.ini'), {recursive: true})
+  writeFileSync(join(keyDir('game/conf.ini'), '0000000001.jsonl'), JSON.stringify(meta(versions[0], 1)) + '\n')
+  mkdirSync(keyDir('game/rates.ini'), {recursive: true})
+  writeFileSync(join(keyDir('game/rates.ini'), '0000000001.jsonl'), JSON.stringify(meta(rates, 1)) + '\n')
+  mkdirSync(join(dataDir, 'journal', 'audit'), {recursive: true})
+  writeFileSync(join(dataDir, 'journal', 'audit', '0000000001.jsonl'), JSON.stringify({time: '2026-11-21T10:00:00.000Z', actor: 'admin', action: 'push', env: 'prod', key: 'game/conf.ini', version: 1}) + '\n')
+  mkdirSync(join(dataDir, 'current', 'prod'), {recursive: true})
+  writeFileSync(join(dataDir, 'current', 'prod', `${encodeURIComponent('game/conf.ini')}.json`), JSON.stringify(meta(versions[1], 2)) + '\n')
+  writeFileSync(join(dataDir, 'current', 'prod', `${encodeURIComponent('game/rates.ini')}.json`), JSON.stringify(meta(rates, 1)) + '\n')
+  return {v2: versions[1], rates}
+}
+
+describe('journal: migration of the embedded store\'s pointer files', () => {
+  it('folds current/ into history (a pointer ahead of it recorded as reconcile), removes current/, and reads content from the old blobs', async () => {
+    const dataDir = scratch('stconf-migrate-pointers-')
+    const {v2, rates} = writePointerLayout(dataDir)
+    const serve = await startServe({dataDir})
+    try {
+      assert.equal(existsSync(join(dataDir, 'current')), false, 'pointer files removed')
+      const history = await jsonOf<Array<{version: number}>>(serve, ['history', 'game/conf.ini', '--env', 'prod'])
+      assert.deepEqual(history.map((v) => v.version), [2, 1])
+      assert.deepEqual((await cliAt(serve, ['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])).stdoutBytes, v2)
+      assert.deepEqual((await cliAt(serve, ['pull', 'game/rates.ini', '--env', 'prod', '-o', '-'])).stdoutBytes, rates)
+      const keys = await jsonOf<Array<{key: string; version: number}>>(serve, ['ls', '--env', 'prod'])
+      assert.deepEqual(keys.map((k) => [k.key, k.version]), [
+        ['game/conf.ini', 2],
+        ['game/rates.ini', 1],
+      ])
+      const audit = await jsonOf<AuditEntry[]>(serve, ['audit'])
+      assert.deepEqual(audit.map((e) => [e.actor, e.action, e.key, e.version]), [
+        ['admin', 'push', 'game/conf.ini', 1],
+        ['stconf', 'reconcile', 'game/conf.ini', 2],
+      ])
+
+      // Pushing anew continues the numbering, and the new version reads back.
+      const work = scratch('stconf-migrate-pointers-work-')
+      writeFileSync(join(work, 'conf.ini'), '[server]\nport=3\n')
+      const pushed = await jsonOf<{version: number}>(serve, ['push', 'game/conf.ini', '--env', 'prod', '--file', join(work, 'conf.ini')])
+      assert.equal(pushed.version, 3)
+      assert.equal((await cliAt(serve, ['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])).stdout, '[server]\nport=3\n')
+    } finally {
+      await serve.stop()
+    }
   })
 })
 
