@@ -58,6 +58,13 @@ async function health(url: string): Promise<void> {
   await response.arrayBuffer()
 }
 
+/** A PUT with a body that serve parses and then refuses (wrong token): HTTP and routing, no storage. */
+async function refusedPut(url: string, body: string): Promise<void> {
+  const response = await fetch(`${url}/api/v1/config/${ENV}/${KEY}`, {method: 'PUT', headers: {authorization: 'Bearer not-a-token'}, body})
+  await response.arrayBuffer()
+  if (response.status !== 401) throw new Error(`refused put: HTTP ${response.status}`)
+}
+
 async function getJson(url: string, path: string): Promise<unknown> {
   const response = await fetch(`${url}${path}`, {headers: auth})
   if (response.status !== 200) throw new Error(`${path}: HTTP ${response.status}`)
@@ -155,11 +162,13 @@ async function embeddedOverHttp(scratch: string, n: number, only: Set<string>): 
       // Interleaved: baseline append, bare HTTP round trip, empty-dir push, large-dir push, so noise hits all alike.
       const baseline: number[] = []
       const http: number[] = []
+      const refused: number[] = []
       const onEmpty: number[] = []
       const onLarge: number[] = []
       for (let i = 0; i < n; i++) {
         baseline.push(await fsyncedAppend(scratch))
         http.push(await timed(() => health(empty.url)))
+        refused.push(await timed(() => refusedPut(empty.url, `[game]\nrev = ${i}\n`)))
         onEmpty.push(await timed(() => push(empty.url, KEY, `[game]\nrev = ${i}\n`)))
         onLarge.push(await timed(() => push(large.url, KEY, `[game]\nrev = ${i}\n`)))
       }
@@ -177,10 +186,12 @@ async function embeddedOverHttp(scratch: string, n: number, only: Set<string>): 
         load: await load(),
         fsyncedAppend4KiB: stats(baseline),
         bareHttpRoundTrip: stats(http),
+        refusedPutNoStorage: stats(refused),
         push: stats(onEmpty),
         ratioP50: ratio(onEmpty, baseline),
         httpAloneVsAppendP50: ratio(http, baseline),
-        pushMinusHttpVsAppendP50: ms((percentile(onEmpty, 50) - percentile(http, 50)) / percentile(baseline, 50)),
+        refusedPutVsAppendP50: ratio(refused, baseline),
+        pushMinusRefusedPutVsAppendP50: ms((percentile(onEmpty, 50) - percentile(refused, 50)) / percentile(baseline, 50)),
         target: 'p50 <= 3x, p99 <= 20 ms',
       }
       results.embeddedThroughput = {load: await load(), one: await throughput(empty.url, 1, 200, 'one'), sixteen: await throughput(empty.url, 16, 25, 'many')}
@@ -215,11 +226,13 @@ async function zookeeper(scratch: string, n: number): Promise<Record<string, unk
     await center.push({env: ENV, key: KEY, content: Buffer.from('warm-up\n'), author: 'bench', message: ''})
     const setData: number[] = []
     const http: number[] = []
+    const refused: number[] = []
     const pushes: number[] = []
     const inProcess: number[] = []
     for (let i = 0; i < n; i++) {
       setData.push(await timed(() => zk.setData('/bench/raw', Buffer.from(`rev ${i}`))))
       http.push(await timed(() => health(zkServe!.url)))
+      refused.push(await timed(() => refusedPut(zkServe!.url, `[game]\nrev = ${i}\n`)))
       pushes.push(await timed(() => push(zkServe!.url, KEY, `[game]\nrev = ${i}\n`)))
       inProcess.push(await timed(() => center.push({env: ENV, key: KEY, content: Buffer.from(`[game]\nrev = ${i}\n`), author: 'bench', message: ''})))
     }
@@ -229,6 +242,7 @@ async function zookeeper(scratch: string, n: number): Promise<Record<string, unk
       load: await load(),
       setData: stats(setData),
       bareHttpRoundTrip: stats(http),
+      refusedPutNoStorage: stats(refused),
       push: stats(pushes),
       centerPushInProcess: stats(inProcess),
       ratioP50: ratio(pushes, setData),
