@@ -6,6 +6,8 @@ import {appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSy
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import {sha256, type VersionMeta} from '../../src/lib/model.js'
+import {AuditLog} from '../../src/lib/server/audit.js'
+import {Center} from '../../src/lib/server/center.js'
 import {History, INLINE_MAX_BYTES} from '../../src/lib/server/history.js'
 import {EmbeddedStore} from '../../src/lib/store/embedded.js'
 import {tempDir} from '../helpers/cli.js'
@@ -116,5 +118,36 @@ describe('the embedded store on history', () => {
       ['game/conf.ini', 4],
     ])
     assert.deepEqual((await new EmbeddedStore(new History(d)).get('prod', 'game/conf.ini'))?.content, four)
+  })
+})
+
+describe('an embedded push whose history line fails', () => {
+  it('answers the error, stores nothing, and the audit says the version was not stored', async () => {
+    const d = dir()
+    let failing = false
+    const history = new History(d, {
+      sync: async (handle) => {
+        if (failing) throw Object.assign(new Error('ENOSPC: no space left on device'), {code: 'ENOSPC'})
+        await handle.datasync()
+      },
+    })
+    const audit = new AuditLog(d)
+    const center = new Center(new EmbeddedStore(history), history, audit)
+    await center.start()
+    await center.push({env: 'prod', key: 'game/conf.ini', content: Buffer.from('a=1\n'), author: 'ci', message: ''})
+    failing = true
+    await assert.rejects(center.push({env: 'prod', key: 'game/conf.ini', content: Buffer.from('a=2\n'), author: 'ci', message: ''}), /ENOSPC/)
+    failing = false
+    assert.deepEqual((await center.current('prod', 'game/conf.ini'))?.content, Buffer.from('a=1\n'))
+    assert.deepEqual((await audit.list()).map((e) => [e.action, e.version, e.detail]), [
+      ['push', 1, undefined],
+      ['push', 2, undefined],
+      ['push-failed', 2, 'not stored: ENOSPC: no space left on device'],
+    ])
+    // The line was cut back: the next push is whole and takes the free number.
+    const next = await center.push({env: 'prod', key: 'game/conf.ini', content: Buffer.from('a=3\n'), author: 'ci', message: ''})
+    assert.equal(next.meta.version, 2)
+    assert.deepEqual((await new EmbeddedStore(new History(d)).get('prod', 'game/conf.ini'))?.content, Buffer.from('a=3\n'))
+    await center.close()
   })
 })
