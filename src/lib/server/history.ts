@@ -143,8 +143,15 @@ export class History implements HistoryStore {
     if (meta.version <= last) throw new Error(`history of ${env}/${key}: version ${meta.version} is not after ${last}`)
     // A blob must be durable before the line that names it.
     if (content.length > INLINE_MAX_BYTES) await this.putBlob(meta.sha256, content)
-    await log.append(historyRecord(meta, content))
-    this.newest.set(`${env}/${key}`, meta)
+    const id = `${env}/${key}`
+    try {
+      await log.append(historyRecord(meta, content))
+    } catch (error) {
+      this.newest.delete(id) // read again from what is on disk, not from what a reader may have seen
+      throw error
+    }
+
+    this.newest.set(id, meta)
   }
 
   async get(env: string, key: string, version: number): Promise<VersionMeta | null> {
