@@ -13,21 +13,18 @@ import {join} from 'node:path'
 import type {VersionMeta} from '../model.js'
 import {sha256} from '../model.js'
 import {writeFileAtomic} from '../fs-atomic.js'
+import {encodeKey} from '../api/wire.js'
 import {summarizeVersions, type VersionRange} from './journal-summaries.js'
 import {migrateOnce} from './migrate.js'
 import {SegmentLog} from './segment-log.js'
 import type {HistoryStore} from './storage-types.js'
 
 export {summarizeVersions, type VersionRange} from './journal-summaries.js'
+export {encodeKey} from '../api/wire.js'
 
 export interface HistoryOptions {
   maxSegmentBytes?: number
   sync?: (handle: FileHandle) => Promise<void>
-}
-
-/** A key as one file-name-safe path segment. */
-export function encodeKey(key: string): string {
-  return encodeURIComponent(key)
 }
 
 export function historyDir(dataDir: string): string {

@@ -7,9 +7,8 @@ import {conflict} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import {writeFileAtomic} from '../fs-atomic.js'
 import {KeyedLock} from '../keyed-lock.js'
-import {encodeKey} from '../server/history.js'
-import type {HistoryStore} from '../server/storage-types.js'
-import type {ConfigStore, StoredCurrent} from './types.js'
+import {encodeKey} from '../api/wire.js'
+import type {ConfigStore, HistoryStore, StoredCurrent} from './types.js'
 
 export class EmbeddedStore implements ConfigStore {
   readonly mode = 'embedded' as const

@@ -38,3 +38,19 @@ export interface ConfigStore {
   watchForeign?(onForeign: (change: ForeignChange) => Promise<void>): void
   commitForeign?(change: ForeignChange, meta: VersionMeta, previous: number): Promise<void>
 }
+
+/** Version history and content blobs (serve's history.ts; a database backend later). */
+export interface HistoryStore {
+  /** Stores content by its sha256 (once); resolves once it is durable. */
+  putBlob(content: Buffer): Promise<string>
+  getBlob(hash: string): Promise<Buffer | null>
+  /** The highest version ever recorded for (env, key); 0 when none. */
+  lastVersion(env: string, key: string): Promise<number>
+  /** Resolves once the version is durable; refuses a version that is not after the last one. */
+  append(env: string, key: string, meta: VersionMeta): Promise<void>
+  get(env: string, key: string, version: number): Promise<VersionMeta | null>
+  /** Newest first, at most `limit` (default 100). */
+  list(env: string, key: string, limit?: number): Promise<VersionMeta[]>
+  /** Every (env, key) that has history. */
+  keys(): Promise<Array<{env: string; key: string}>>
+}
