@@ -281,6 +281,23 @@ export type FeedEvent = z.infer<typeof feedEvent>
 export const healthAnswer = z.object({ok: z.boolean(), mode: z.enum(['embedded', 'zookeeper']), zookeeper: optional(z.enum(['connected', 'unreachable']))})
 export type HealthAnswer = z.infer<typeof healthAnswer>
 
+// ---- what commands print with --json beside serve's answers ------------------------------------
+
+/** `stconf pull --json`: the version pulled (the meta its headers carry) and the file written. */
+export const pullResult = z.extend(contentMeta, {env: z.string(), key: z.string(), /** absolute */ path: z.string()})
+export type PullResult = z.infer<typeof pullResult>
+
+/** One side of a diff: a version in the center (null: the key does not exist there, diffed as empty), or a local file. */
+export const diffSide = z.discriminatedUnion('kind', [
+  z.object({kind: z.literal('center'), env: z.string(), key: z.string(), version: nullable(int())}),
+  z.object({kind: z.literal('local'), /** absolute */ path: z.string()}),
+])
+export type DiffSide = z.infer<typeof diffSide>
+
+/** `stconf diff --json`: `from` is the patch's "-" side, `to` its "+" side; patch is "" when equal. */
+export const diffResult = z.object({equal: z.boolean(), from: diffSide, to: diffSide, patch: z.string()})
+export type DiffResult = z.infer<typeof diffResult>
+
 // ---- checking ------------------------------------------------------------------------------------
 
 export type Checked<T> = {ok: true; value: T} | {ok: false; problem: string}
