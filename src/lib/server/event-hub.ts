@@ -3,10 +3,8 @@
 // reconnecting client can resume with Last-Event-ID from a short in-memory backlog; an id from another
 // serve process, or one older than the backlog, gets a `resync` instead (the client re-reads).
 import {randomBytes} from 'node:crypto'
-import type {AuditEntry, FeedEvent} from '../api/contract.js'
-
 // The events are wire types (GET /api/v1/events): defined in the API contract.
-export type {FeedEvent} from '../api/contract.js'
+import type {AuditEntry, FeedEvent} from '../api/contract.js'
 
 export interface StampedEvent {
   id: string

@@ -10,9 +10,6 @@ import type {RouteContext} from './center-types.js'
 import type {EventHub, StampedEvent} from './event-hub.js'
 import {parseQuery} from './json-body.js'
 
-/** The hello event's shape moved to the API contract; kept here for the TUI's imports. */
-export type {HelloEvent} from '../api/contract.js'
-
 export interface EventRoutesOptions {
   hub: EventHub
   authorize: RouteContext['authorize']
