@@ -175,7 +175,9 @@ export class ApiClient {
    */
   async watch(env: string, keys: WatchRequest['keys'], timeoutMs: number, options: RequestOptions = {}): Promise<WatchAnswer['changed']> {
     const body = jsonBody<WatchRequest>({keys, timeoutMs})
-    const answer = await this.answer('POST', `/api/v1/watch/${encodeURIComponent(env)}`, (c) => c.watchAnswer, body, {timeoutMs: timeoutMs + this.timeoutMs, ...options})
+    // serve answers at the hold's end; the margin covers a busy serve, not a lost connection
+    const deadline = timeoutMs + Math.max(this.timeoutMs, 10_000)
+    const answer = await this.answer('POST', `/api/v1/watch/${encodeURIComponent(env)}`, (c) => c.watchAnswer, body, {timeoutMs: deadline, ...options})
     return answer.changed
   }
 
