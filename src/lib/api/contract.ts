@@ -2,10 +2,11 @@
 // schemas, the client (client/api-client.ts) checks what serve answers with them, and every body's
 // type is z.infer of its schema: there is no second, hand-written copy of a shape.
 //
-// zod/mini rather than zod: its functions tree-shake, so this module is a small chunk, not zod's
-// 737 KiB, and the client loads it only on its first JSON answer (a `pull`, headers and bytes, never
-// does). Start-up is a feature of a CLI (docs/bench.md). What every request needs without zod (the
-// metadata headers, key paths) is in wire.ts.
+// zod/mini rather than zod: its functions tree-shake (this module bundled alone is ~73 KiB, full zod
+// 737 KiB). Still, no client command loads it at start-up, which is a feature of a CLI (docs/bench.md):
+// in the bundle it shares zod's core chunk with the agent config's full zod, so only serve and the
+// agent evaluate it (client/api-client.ts says why). What every request needs (the metadata headers,
+// key paths) is in wire.ts, without zod.
 import * as z from 'zod/mini'
 import en from 'zod/v4/locales/en.js'
 
