@@ -3,8 +3,10 @@
 // reconnecting client can resume with Last-Event-ID from a short in-memory backlog; an id from another
 // serve process, or one older than the backlog, gets a `resync` instead (the client re-reads).
 import {randomBytes} from 'node:crypto'
-// The events are wire types (GET /api/v1/events): defined in the API contract.
 import type {AuditEntry, FeedEvent} from '../api/contract.js'
+
+// The events are wire types (GET /api/v1/events): defined in the API contract.
+export type {FeedEvent} from '../api/contract.js'
 
 export interface StampedEvent {
   id: string
