@@ -7,8 +7,7 @@ import type {ApiClient, AuditEntry} from '../lib/client/api-client.js'
 import type {SseEvent} from '../lib/client/sse-parser.js'
 import {formatErrorLine, isStconfError, unavailable} from '../lib/errors.js'
 import type {InstanceView} from '../lib/fleet.js'
-import type {FeedEvent} from '../lib/server/event-hub.js'
-import type {HelloEvent} from '../lib/server/events-routes.js'
+import type {FeedEvent, HelloEvent} from '../lib/api/contract.js'
 import type {Action} from './state.js'
 
 /** How many audit entries a (re)connect reads; newer ones arrive as events. */

@@ -19,12 +19,14 @@ import type {FileHandle} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {VersionMeta} from '../model.js'
 import {writeFileAtomic} from '../fs-atomic.js'
+import {encodeKey} from '../api/wire.js'
 import {summarizeVersions, type VersionRange} from './journal-summaries.js'
 import {migrateOnce} from './migrate.js'
 import {readNewestRecord, SegmentLog} from './segment-log.js'
 import type {HistoryStore, StoredVersion} from './storage-types.js'
 
 export {summarizeVersions, type VersionRange} from './journal-summaries.js'
+export {encodeKey} from '../api/wire.js'
 
 /** Content up to this size lives in the version's history line; larger content goes to a blob. */
 export const INLINE_MAX_BYTES = 64 * 1024
@@ -35,11 +37,6 @@ export type HistoryRecord = VersionMeta & {text?: string; base64?: string}
 export interface HistoryOptions {
   maxSegmentBytes?: number
   sync?: (handle: FileHandle) => Promise<void>
-}
-
-/** A key as one file-name-safe path segment. */
-export function encodeKey(key: string): string {
-  return encodeURIComponent(key)
 }
 
 export function historyDir(dataDir: string): string {

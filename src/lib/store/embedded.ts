@@ -7,15 +7,14 @@
 import {conflict} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import {KeyedLock} from '../keyed-lock.js'
-import type {History} from '../server/history.js'
-import type {ConfigStore, StoredCurrent} from './types.js'
+import type {ConfigStore, HistoryStore, StoredCurrent} from './types.js'
 
 export class EmbeddedStore implements ConfigStore {
   readonly mode = 'embedded' as const
   readonly commitsHistory = true
   private readonly lock = new KeyedLock()
 
-  constructor(private readonly history: History) {}
+  constructor(private readonly history: HistoryStore) {}
 
   async start(): Promise<void> {}
 
