@@ -20,6 +20,14 @@ export const OUT_OF_BAND_AUTHOR = 'zookeeper'
 export class Center implements CenterApi {
   private readonly events = new EventEmitter()
   private readonly lock = new KeyedLock()
+  /**
+   * Embedded mode only: each env's key listing, read from the store once and then kept up to date by
+   * this process's own commits. serve.lock makes this process the embedded store's only writer, so
+   * nothing else moves it (reading 5,000 key files took most of `stconf tui`'s first frame). ZooKeeper
+   * is shared with other serves and out-of-band edits: never kept there.
+   */
+  private readonly listings = new Map<string, Map<string, VersionMeta>>()
+  private commits = 0
 
   constructor(
     readonly store: ConfigStore,
@@ -57,14 +65,22 @@ export class Center implements CenterApi {
     return this.store.getMeta(env, key)
   }
 
-  list(env: string): Promise<Array<{key: string; meta: VersionMeta}>> {
-    return this.store.list(env)
+  /** Every key of an env with its current meta, sorted by key. */
+  async list(env: string): Promise<Array<{key: string; meta: VersionMeta}>> {
+    if (this.store.mode !== 'embedded') return this.store.list(env)
+    const kept = this.listings.get(env)
+    if (kept) return [...kept].map(([key, meta]) => ({key, meta})).sort((a, b) => a.key.localeCompare(b.key))
+    const commits = this.commits
+    const listed = await this.store.list(env)
+    // A commit made while the files were read may be half in what was read: keep only a quiet read.
+    if (commits === this.commits) this.listings.set(env, new Map(listed.map(({key, meta}) => [key, meta])))
+    return listed
   }
 
   /** Every env that has had a key, with how many keys it holds now, sorted by name. */
   async envs(): Promise<Array<{env: string; keys: number}>> {
     const names = (await this.store.envs()).sort()
-    return Promise.all(names.map(async (env) => ({env, keys: (await this.store.list(env)).length})))
+    return Promise.all(names.map(async (env) => ({env, keys: (await this.list(env)).length})))
   }
 
   async push(input: PushInput): Promise<PushResult> {
@@ -122,10 +138,14 @@ export class Center implements CenterApi {
     const blob = this.history.putBlob(content)
     try {
       await this.store.commit(env, key, content, meta, currentVersion)
+      this.listings.get(env)?.set(key, meta)
     } catch (error) {
+      this.listings.delete(env) // whatever the store holds now, the next list reads it
       await blob.catch(() => undefined)
       if (isStconfError(error) && error.code === 'conflict') return 'raced'
       throw error
+    } finally {
+      this.commits++
     }
 
     await blob
@@ -170,7 +190,8 @@ export class Center implements CenterApi {
   /** Fill history with versions the store holds but history lacks (a crash between the two writes). */
   private async reconcile(): Promise<void> {
     for (const env of await this.store.envs()) {
-      for (const {key, meta} of await this.store.list(env)) {
+      // this.list: in embedded mode this read is also the listing kept from now on
+      for (const {key, meta} of await this.list(env)) {
         if (meta.version <= (await this.history.lastVersion(env, key))) continue
         const current = await this.store.get(env, key)
         if (current) await this.history.putBlob(current.content)
