@@ -3,14 +3,14 @@
 import {useApp, useInput} from 'ink'
 import {useEffect, useMemo, useReducer, useRef} from 'react'
 import type {ApiClient} from '../lib/client/api-client.js'
-import {Screen} from './components/screen.js'
+import {Screen, shownAgeTimes} from './components/screen.js'
 import {ColorContext} from './components/theme.js'
 import {runEffect} from './effects.js'
 import type {EarlyFeed} from './feed.js'
 import {fleetIndex} from './format.js'
 import {useFeed} from './hooks/use-feed.js'
 import {useHistory} from './hooks/use-history.js'
-import {useClock, useTerminalSize} from './hooks/use-terminal.js'
+import {useAgeClock, useTerminalSize} from './hooks/use-terminal.js'
 import {keyName, resolveKey} from './keymap.js'
 import {initialState, reducer} from './state.js'
 
@@ -28,7 +28,7 @@ export function App({client, env, colors, feed}: AppProps) {
   latest.current = state
   const {exit} = useApp()
   const {cols, rows} = useTerminalSize()
-  const now = useClock(5000)
+  const now = useAgeClock(shownAgeTimes(state, cols, rows), 5000)
   const fleet = useMemo(() => fleetIndex(state.instances), [state.instances])
   const selectedVersion = state.keys.find((k) => k.key === state.selectedKey)?.version
   const shownVersion = state.history?.key === state.selectedKey ? state.history?.versions[0]?.version : undefined

@@ -26,7 +26,7 @@ async function center(gate?: Promise<void>, dataDir = tempDir('stconf-listing-')
   return {center: c, reads: () => reads, dataDir}
 }
 
-const push = (c: Center, key: string, text: string) => c.push({env: 'prod', key, content: Buffer.from(text), author: 'test'})
+const push = (c: Center, key: string, text: string) => c.push({env: 'prod', key, content: Buffer.from(text), author: 'test', message: ''})
 const listed = async (c: Center) => (await c.list('prod')).map(({key, meta}) => `${key}@${meta.version}`)
 
 describe('the embedded center keeps its key listing', () => {
