@@ -116,7 +116,7 @@ export async function followFeed(client: ApiClient, env: string, dispatch: (acti
 
     if (signal.aborted) return
     onFailure?.(failure)
-    if (signal.aborted) return
+    if (signal.aborted) return // onFailure may have stopped it
     dispatch({type: 'connection', state: 'retrying', error: shortError(failure)})
     // A refused token will not get better in 250 ms.
     backoff = isStconfError(failure) && (failure.code === 'unauthorized' || failure.code === 'forbidden') ? 5000 : nextBackoff(backoff)
