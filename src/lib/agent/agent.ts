@@ -9,6 +9,7 @@ import type {VersionMeta} from '../model.js'
 import {sleep} from '../sleep.js'
 import type {ZkClient} from '../zk/zk-client.js'
 import {ManagedFile} from './managed-file.js'
+import type {Runner} from './pipeline/context.js'
 import {Pipeline} from './pipeline/pipeline.js'
 import type {AgentConfig} from './config.js'
 import {RefusalLog} from './refusals.js'
@@ -37,6 +38,8 @@ export interface AgentOptions {
   inheritFailed?: Map<string, InheritedFailure>
   /** the clock of the refusal log's 5-minute throttle (tests) */
   now?: () => number
+  /** runs check and reload commands (tests); exec.ts's runShell by default */
+  run?: Runner
 }
 
 export interface OnceResult {
@@ -102,7 +105,7 @@ export class Agent {
     }
     this.refusals = new RefusalLog(logger, options.now)
     this.source = options.source ?? createSource(config, logger, options.zkClient, this.refusals)
-    this.pipeline = new Pipeline({logger, onReport: () => this.scheduleReport(), signal: this.commands.signal})
+    this.pipeline = new Pipeline({logger, onReport: () => this.scheduleReport(), signal: this.commands.signal, run: options.run})
   }
 
   get signal(): AbortSignal {

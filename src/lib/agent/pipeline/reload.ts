@@ -23,7 +23,8 @@ export async function reload(command: string, entries: Installed[], context: Pip
 export class ReloadGroup {
   private batch = new Map<ManagedFile, Installed>()
   private timer?: unknown
-  private firstAt = 0
+  /** when the open batch got its first change (undefined: no open batch) */
+  private firstAt?: number
   private running?: Promise<void>
   private idleWaiters: Array<() => void> = []
 
@@ -69,7 +70,9 @@ export class ReloadGroup {
   private schedule(waitMs: number): void {
     const now = this.clock.now()
     if (this.timer) this.clock.clearTimeout(this.timer)
-    if (this.batch.size === 1 || this.firstAt === 0) this.firstAt = now
+    // Not `batch.size === 1`: one file changing again and again keeps the size at 1, and its burst
+    // would then never reach the 4 x wait cap.
+    this.firstAt ??= now
     const due = Math.min(now + waitMs, this.firstAt + 4 * waitMs)
     const delay = Math.max(0, due - now)
     if (delay === 0) {
@@ -87,7 +90,7 @@ export class ReloadGroup {
     if (this.running || this.batch.size === 0) return
     const entries = [...this.batch.values()]
     this.batch = new Map()
-    this.firstAt = 0
+    this.firstAt = undefined
     this.running = this.runBatch(this.command, entries).finally(() => {
       this.running = undefined
       if (this.batch.size > 0) this.fire()
