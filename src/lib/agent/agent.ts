@@ -2,6 +2,8 @@
 // every pollInterval is the safety net (never two polls at once); each file syncs one change at a
 // time and coalesces requests that arrive meanwhile. When the center is down nothing on disk is
 // touched: the agent starts from its files and cache, keeps running, and converges when it returns.
+// This file wires the parts: the source (source-zk.ts / source-http.ts), the pipeline (pipeline/),
+// each file's state (file-state.ts) and the report (reporter.ts).
 import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {badInput, formatErrorLine, isStconfError, type StconfError} from '../errors.js'
@@ -13,6 +15,7 @@ import type {Runner} from './pipeline/context.js'
 import {Pipeline} from './pipeline/pipeline.js'
 import type {AgentConfig} from './config.js'
 import {RefusalLog} from './refusals.js'
+import {Reporter} from './reporter.js'
 import {HttpSource} from './source-http.js'
 import {ZkSource} from './source-zk.js'
 import type {FileReport, FileStatus, InstanceReport, Logger, Source} from './types.js'
@@ -85,12 +88,7 @@ export class Agent {
   private readonly running = new Map<ManagedFile, Promise<void>>()
   private readonly again = new Set<ManagedFile>()
   private readonly startedAt = new Date().toISOString()
-  private reportTimer?: NodeJS.Timeout
-  private reporting?: Promise<void>
-  /** a change came while a report was in flight: send once more right after it */
-  private reportAgain = false
-  /** the last report failed (center down): the poll sends it again, not a tight retry loop */
-  private reportFailed = false
+  private readonly reporter: Reporter
   private centerDown = false
   private lastErrors = new Map<ManagedFile, string>()
   private stopped = false
@@ -105,7 +103,8 @@ export class Agent {
     }
     this.refusals = new RefusalLog(logger, options.now)
     this.source = options.source ?? createSource(config, logger, options.zkClient, this.refusals)
-    this.pipeline = new Pipeline({logger, onReport: () => this.scheduleReport(), signal: this.commands.signal, run: options.run})
+    this.reporter = new Reporter(() => this.sendReport(), this.refusals)
+    this.pipeline = new Pipeline({logger, onReport: () => this.reporter.schedule(), signal: this.commands.signal, run: options.run})
   }
 
   get signal(): AbortSignal {
@@ -159,7 +158,7 @@ export class Agent {
       (key) => this.changed(key),
       this.controller.signal,
     )
-    this.scheduleReport()
+    this.reporter.schedule()
     void this.pollLoop()
   }
 
@@ -236,18 +235,18 @@ export class Agent {
       // One read of meta + content (sha256-verified); the watch or the poll already said "changed".
       const current = await this.source.fetch(file.key)
       this.centerUp()
-      if (file.state.readAgain('refused')) this.scheduleReport()
+      if (file.state.readAgain('refused')) this.reporter.schedule()
       if (!current) {
         // Deleted (or never pushed): the file on disk stays exactly as it is.
         if (file.state.missing(`key ${file.key} does not exist in the center (file left as it is)`)) {
           logger.warn('key not in the center; leaving the file untouched', {key: file.key, dest: file.spec.dest})
-          this.scheduleReport()
+          this.reporter.schedule()
         }
 
         return
       }
 
-      if (file.state.readAgain('missing')) this.scheduleReport()
+      if (file.state.readAgain('missing')) this.reporter.schedule()
       if (!(await file.state.needs(current.meta, file.spec.dest))) return
       await this.pipeline.apply(file, current.meta, current.content)
       this.lastErrors.delete(file)
@@ -260,12 +259,12 @@ export class Agent {
       const message = formatErrorLine(error)
       if (this.refusals.note('read', error)) {
         // The file stays as it is; the report (if that is allowed) says why it does not move.
-        if (file.state.refused(message)) this.scheduleReport()
+        if (file.state.refused(message)) this.reporter.schedule()
         return
       }
 
       file.state.errored(message)
-      this.scheduleReport()
+      this.reporter.schedule()
       if (this.lastErrors.get(file) !== message) logger.error('could not apply', {key: file.key, dest: file.spec.dest, error: message})
       this.lastErrors.set(file, message)
     }
@@ -302,42 +301,12 @@ export class Agent {
         }
 
         // A report that failed while the center was down is sent again.
-        if (this.reportFailed && !this.reporting) this.scheduleReport()
+        this.reporter.retryIfFailed()
       } catch (error) {
         if (isStconfError(error) && error.code === 'unavailable') this.centerDownNow(error)
         else if (!this.refusals.note('read', error)) this.options.logger.error('poll failed', {error: formatErrorLine(error)})
       }
     }
-  }
-
-  private scheduleReport(): void {
-    if (this.stopped || this.reportTimer) return
-    this.reportTimer = setTimeout(() => {
-      this.reportTimer = undefined
-      if (this.reporting) {
-        this.reportAgain = true
-        return
-      }
-
-      this.reporting = this.sendReport()
-        .then(
-          () => {
-            this.reportFailed = false
-            this.refusals.accepted('report')
-          },
-          (error: unknown) => {
-            this.reportFailed = true
-            this.refusals.note('report', error)
-          },
-        )
-        .finally(() => {
-          this.reporting = undefined
-          if (this.reportAgain) {
-            this.reportAgain = false
-            this.scheduleReport()
-          }
-        })
-    }, 20)
   }
 
   private async sendReport(): Promise<void> {
@@ -358,10 +327,10 @@ export class Agent {
     if (this.stopped) return
     this.stopped = true
     this.controller.abort()
-    clearTimeout(this.reportTimer)
+    const lastReport = this.reporter.stop() // no report from now on: the final one goes with source.stop
     await Promise.allSettled([...this.running.values()])
     await this.pipeline.idle(true)
-    await this.reporting?.catch(() => undefined)
+    await lastReport
     await this.source.stop(this.report())
     this.options.logger.info('agent stopped')
   }
