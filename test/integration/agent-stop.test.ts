@@ -2,26 +2,17 @@
 // twice; the reload's whole process tree is killed, its file is put back, and the agent exits 0.
 // (One SIGTERM waits for the reload: agent-lifecycle.test.ts, "SIGTERM during a burst".)
 import assert from 'node:assert/strict'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {ADMIN_TOKEN, push, readText, startAgent, startServe, tempDir, waitUntil, writeAgentConfig, type Proc, type Serve} from '../helpers/agent-harness.js'
+import {push, readText, startAgent, writeAgentConfig} from '../helpers/agent-harness.js'
+import {alive} from '../helpers/cleanup.js'
+import {ADMIN_TOKEN, startServe, tempDir, waitUntil, type Proc, type ServeHandle} from '../helpers/cli.js'
 
 const LONG = 60_000
 
-/** Alive and not a zombie (an orphan's parent in a container may never reap it). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return false
-  }
-}
-
 describe('agent stop (embedded-store serve, real agent process)', () => {
-  let serve: Serve
+  let serve: ServeHandle
   const agents: Proc[] = []
   before(async () => {
     serve = await startServe()
