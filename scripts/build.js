@@ -1,14 +1,17 @@
 // npm build: the CLI as one ES module, dist/stconf.js, which bin/run.js imports. What only some
 // commands need is split into chunks under dist/chunks, evaluated on first use (the agent, serve, the
-// ZooKeeper wrapper, execa). The packages below stay outside the bundle and are loaded from
+// ZooKeeper wrapper, execa, the TUI). The packages below stay outside the bundle and are loaded from
 // node_modules when a command needs them: test/integration/startup.test.ts watches that client
 // commands never load them. The single executable bundles them too (scripts/package.js).
+// Ink and React are bundled into the TUI's chunk instead: loaded from node_modules they are ~600
+// modules to resolve and read, ~0.35 s of `stconf tui`'s start (docs/bench.md, `stconf tui`).
+// react-devtools-core is Ink's optional debugger (only with DEV=true), not installed.
 import {build} from 'esbuild'
 import {rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {ROOT, entryPlugin, yamlAsModule} from './bundle.js'
 
-export const EXTERNAL = ['fastify', '@fastify/*', 'node-zookeeper-client', 'react', 'react/*', 'react-dom', 'ink', 'ink/*', 'yoga-layout', 'typescript', 'ts-node']
+export const EXTERNAL = ['fastify', '@fastify/*', 'node-zookeeper-client', 'react-devtools-core', 'typescript', 'ts-node']
 
 rmSync(join(ROOT, 'dist'), {recursive: true, force: true})
 const result = await build({

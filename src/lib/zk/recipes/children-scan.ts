@@ -1,7 +1,8 @@
 // A scan over part of the tree that leaves a watch on what it reads and runs again when one fires,
 // as Curator's PathChildrenCache / TreeCache do, but leaving what to do with the nodes to its user.
 // It runs again:
-//   - for the paths whose watch fired (the scan gets them as its scope, to re-read just those);
+//   - for the paths whose watch fired (the scan gets them as its scope, to re-read just those), at
+//     once or, with `settleMs`, once a burst of events has settled;
 //   - for everything after each (re)connect, since events may have been missed (and after a new
 //     session the full scan is what re-arms every watch), and every `intervalMs` as a safety net;
 // and never two scans at once: triggers during a scan are merged into one more run after it.
@@ -26,6 +27,8 @@ export type ScanRun = (reads: WatchedReads, scope: ScanScope) => Promise<void>
 export interface ChildrenScanOptions {
   /** also run a full scan this often (a safety net for anything a watch could not catch) */
   intervalMs?: number
+  /** a run for fired watches starts this long after the first of them, so a burst of events gives one run */
+  settleMs?: number
   /** failures of runs nobody awaits (a watch's, the interval's); default: ignored, the next run retries */
   onError?: (error: unknown) => void
 }
@@ -45,6 +48,9 @@ export class ChildrenScan extends Recipe {
   private current: Waiter[] = []
   private running = false
   private runningAll = false
+  /** paths whose watch fired, waiting out settleMs */
+  private readonly settling = new Set<string>()
+  private settleTimer?: NodeJS.Timeout
 
   constructor(
     client: ZkClient,
@@ -82,6 +88,7 @@ export class ChildrenScan extends Recipe {
 
   protected override closed(): void {
     clearInterval(this.timer)
+    clearTimeout(this.settleTimer)
     for (const {resolve} of [...this.waiting.splice(0), ...this.current.splice(0)]) resolve()
   }
 
@@ -89,16 +96,30 @@ export class ChildrenScan extends Recipe {
     if (change.state === 'connected' || change.state === 'reconnected') this.triggerQuietly('all')
   }
 
-  private triggerQuietly(scope: string | 'all'): void {
+  private triggerQuietly(scope: string | string[] | 'all'): void {
     this.trigger(scope).catch((error: unknown) => this.options.onError?.(error))
   }
 
-  private trigger(scope: string | 'all'): Promise<void> {
+  /** A watch on `path` fired: a run for it, now or once the burst settles. */
+  private fired(path: string): void {
+    if (this.isClosed) return
+    if (!this.options.settleMs) return this.triggerQuietly(path)
+    this.settling.add(path)
+    this.settleTimer ??= setTimeout(() => {
+      this.settleTimer = undefined
+      const paths = [...this.settling]
+      this.settling.clear()
+      this.triggerQuietly(paths)
+    }, this.options.settleMs)
+    this.settleTimer.unref()
+  }
+
+  private trigger(scope: string | string[] | 'all'): Promise<void> {
     if (this.isClosed) return Promise.resolve()
     if (scope === 'all' || this.pending === 'all') this.pending = 'all'
     else {
       this.pending ??= new Set()
-      this.pending.add(scope)
+      for (const path of typeof scope === 'string' ? [scope] : scope) this.pending.add(path)
     }
     const done = new Promise<void>((resolve, reject) => this.waiting.push({resolve, reject}))
     if (!this.running) void this.drain()
@@ -127,9 +148,7 @@ export class ChildrenScan extends Recipe {
   }
 
   private async armedRead<T>(id: string, path: string, read: (watcher?: () => void) => Promise<T | null>): Promise<T | null> {
-    const watcher = this.watches.arm(id, () => {
-      if (!this.isClosed) this.triggerQuietly(path)
-    })
+    const watcher = this.watches.arm(id, () => this.fired(path))
     try {
       const value = await read(watcher)
       if (value === null) this.watches.disarm(id) // ZooKeeper leaves no watch on an absent node
