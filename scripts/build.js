@@ -6,14 +6,16 @@
 import {build} from 'esbuild'
 import {rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {ROOT, entryPlugin, yamlAsModule} from './bundle.js'
+import {ROOT, entryPlugin, lazyOclifRequires, yamlAsModule} from './bundle.js'
 
+// oclif's dependencies that only help, plugin discovery and spinners use (see lazyOclifRequires)
+const OCLIF_UNBUNDLED = ['ansi-escapes', 'ansis', 'clean-stack', 'cli-spinners', 'ejs', 'get-package-type', 'indent-string', 'lilconfig', 'minimatch', 'string-width', 'tinyglobby', 'widest-line', 'wordwrap', 'wrap-ansi']
 export const EXTERNAL = ['fastify', '@fastify/*', 'node-zookeeper-client', 'react', 'react/*', 'react-dom', 'ink', 'ink/*', 'yoga-layout', 'typescript', 'ts-node']
 
 rmSync(join(ROOT, 'dist'), {recursive: true, force: true})
 const result = await build({
   entryPoints: {stconf: 'stconf:entry'},
-  plugins: [entryPlugin('fileURLToPath(new URL("..", import.meta.url))'), yamlAsModule],
+  plugins: [entryPlugin('fileURLToPath(new URL("..", import.meta.url))'), yamlAsModule, lazyOclifRequires({unbundled: OCLIF_UNBUNDLED})],
   bundle: true,
   splitting: true,
   format: 'esm',

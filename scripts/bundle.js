@@ -3,6 +3,7 @@
 // classes oclif reads (package.json oclif.commands, strategy "explicit") instead of importing one
 // file per command.
 import {readdirSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -66,3 +67,56 @@ export const yamlAsModule = {
     build.onResolve({filter: /^yaml$/}, () => ({path: join(ROOT, 'node_modules', 'yaml', 'browser', 'index.js')}))
   },
 }
+
+/**
+ * oclif requires every module it might need at the top of each file (the help system, plugin
+ * discovery with its glob libraries, spinners, templates), so a `pull` evaluated most of oclif before
+ * running. This turns oclif's top-level `const x = require("...")` into a lazy module: required on
+ * first use of one of its exports. What a run never touches is then never evaluated.
+ *
+ * `unbundled`: oclif's own dependencies that no command's run uses (help, plugin discovery, spinners:
+ * ~320 KiB that V8 would still have to parse at every start-up). The npm build leaves them in
+ * node_modules and requires them, on first use, from where @oclif/core is installed (so npm's
+ * hoisting does not matter); the single executable has no node_modules and bundles them.
+ */
+export function lazyOclifRequires({unbundled = []} = {}) {
+  const outside = new Set(unbundled)
+  return {
+    name: 'lazy-oclif-requires',
+    setup(build) {
+      build.onResolve({filter: /^stconf:lazy$/}, () => ({path: 'stconf:lazy', namespace: 'stconf-lazy'}))
+      build.onLoad({filter: /.*/, namespace: 'stconf-lazy'}, () => ({contents: LAZY_SOURCE, loader: 'js'}))
+      build.onLoad({filter: /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/}, async (args) => {
+        const source = await readFile(args.path, 'utf8')
+        let count = 0
+        const contents = source.replace(/^(const|var|let) (\w+) = ((?:__importDefault|__importStar)\()?require\(("[^"]+"|'[^']+')\)(\))?;$/gm, (whole, kind, name, wrap, spec, close) => {
+          if ((wrap === undefined) !== (close === undefined)) return whole
+          count++
+          const load = outside.has(spec.slice(1, -1)) ? '__stconfLazy.fromOclif' : 'require'
+          return `${kind} ${name} = __stconfLazy(() => ${wrap ?? ''}${load}(${spec})${close ?? ''});`
+        })
+        return {contents: count ? `const {lazy: __stconfLazy} = require("stconf:lazy");\n${contents}` : contents, loader: 'js'}
+      })
+    },
+  }
+}
+
+// A function target so that a module whose export is itself a function can still be called.
+const LAZY_SOURCE = `
+exports.lazy = function lazy(load) {
+  let loaded = false, value
+  const real = () => (loaded ? value : ((loaded = true), (value = load())))
+  return new Proxy(function () {}, {
+    get: (_, key) => real()[key],
+    set: (_, key, v) => ((real()[key] = v), true),
+    has: (_, key) => key in real(),
+    apply: (_, self, args) => Reflect.apply(real(), self, args),
+    construct: (_, args) => Reflect.construct(real(), args),
+  })
+}
+let oclifRequire
+exports.lazy.fromOclif = (spec) => {
+  oclifRequire ??= require('node:module').createRequire(require.resolve('@oclif/core'))
+  return oclifRequire(spec)
+}
+`
