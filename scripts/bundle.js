@@ -19,6 +19,8 @@ export function commandFiles() {
       if (entry.isDirectory()) walk(path)
       else if (/\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
         const id = relative(dir, path).replace(/\.tsx?$/, '').split(sep).filter((part, i, all) => !(part === 'index' && i === all.length - 1)).join(':')
+        // sortWithoutIcu below relies on it
+        if (!/^[a-z]+(-[a-z]+)*(:[a-z]+(-[a-z]+)*)*$/.test(id)) throw new Error(`${path}: a command id is lowercase words (${id})`)
         found.push({id, path})
       }
     }
@@ -29,7 +31,8 @@ export function commandFiles() {
 }
 
 /**
- * The entry's source. `root` is an expression for the package root: oclif reads oclif.manifest.json
+ * The entry's source: the table of command loaders that src/main.ts hands to oclif. `root` is an
+ * expression for the package root: oclif reads oclif.manifest.json
  * there (the npm build; the single executable has none and builds its manifest from the classes).
  * `autorun`: the module runs the CLI itself (the executable's script) instead of exporting `run`.
  */
@@ -39,8 +42,8 @@ function entrySource(root, autorun) {
     `import {fileURLToPath} from 'node:url'`,
     `import {main} from ${JSON.stringify(join(ROOT, 'src', 'main.ts'))}`,
     `import pjson from ${JSON.stringify(join(ROOT, 'package.json'))}`,
-    ...commands.map((command, i) => `import C${i} from ${JSON.stringify(command.path)}`),
-    `export const COMMANDS = {${commands.map((command, i) => `${JSON.stringify(command.id)}: C${i}`).join(', ')}}`,
+    // one dynamic import() per command: esbuild puts each in its own chunk, evaluated when it runs
+    `export const COMMANDS = {${commands.map((command) => `${JSON.stringify(command.id)}: () => import(${JSON.stringify(command.path)})`).join(', ')}}`,
     `export const run = (argv = process.argv.slice(2)) => main(COMMANDS, pjson, ${root}, argv)`,
     autorun ? 'run()' : '',
   ].join('\n')
@@ -95,10 +98,22 @@ export function lazyOclifRequires({unbundled = []} = {}) {
           const load = outside.has(spec.slice(1, -1)) ? '__stconfLazy.fromOclif' : 'require'
           return `${kind} ${name} = __stconfLazy(() => ${wrap ?? ''}${load}(${spec})${close ?? ''});`
         })
-        return {contents: count ? `const {lazy: __stconfLazy} = require("stconf:lazy");\n${contents}` : contents, loader: 'js'}
+        return {contents: `${count ? 'const {lazy: __stconfLazy} = require("stconf:lazy");\n' : ''}${sortWithoutIcu(args.path, contents)}`, loader: 'js'}
       })
     },
   }
+}
+
+/**
+ * Plugin.load() sorts the command ids with localeCompare, whose first call sets up ICU's collator:
+ * 5-7 ms of every start-up, more than the rest of loading the plugin. The ids are lowercase ASCII
+ * words joined by ':', which code-unit order sorts the same way. The build fails if oclif changes.
+ */
+function sortWithoutIcu(path, contents) {
+  if (!/[\\/]config[\\/]plugin\.js$/.test(path)) return contents
+  const icu = '.sort((a, b) => a.id.localeCompare(b.id));'
+  if (!contents.includes(icu)) throw new Error(`${path} no longer sorts command ids as scripts/bundle.js expects`)
+  return contents.replace(icu, '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));')
 }
 
 // A function target so that a module whose export is itself a function can still be called.
