@@ -61,7 +61,7 @@ describe('what a client command loads', () => {
       }
     }
 
-    visit('dist/stconf.js')
+    visit('dist/stconf.cjs')
     const inputs = [...seen].flatMap((file) => Object.keys(meta.outputs[file].inputs))
     assert.ok(inputs.some((input) => input.includes('node_modules/@oclif/core/')), 'oclif is not in the start-up bundle')
     assert.ok(!inputs.some((input) => /node_modules\/(fastify|node-zookeeper-client|react|ink)\//.test(input)))
