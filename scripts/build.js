@@ -12,7 +12,7 @@
 import {build, transform} from 'esbuild'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {basename, dirname, join, relative} from 'node:path'
-import {ROOT, entryPlugin, lazyOclifRequires, yamlAsModule} from './bundle.js'
+import {ROOT, entryPlugin, lazyOclifRequires, requireBuiltins, yamlAsModule} from './bundle.js'
 
 // oclif's dependencies that only help, plugin discovery and spinners use (see lazyOclifRequires)
 const OCLIF_UNBUNDLED = ['ansi-escapes', 'ansis', 'clean-stack', 'cli-spinners', 'ejs', 'get-package-type', 'indent-string', 'lilconfig', 'minimatch', 'string-width', 'tinyglobby', 'widest-line', 'wordwrap', 'wrap-ansi']
@@ -56,8 +56,6 @@ const names = new Map(result.outputFiles.map((file) => [basename(file.path), bas
 const renamed = (text) => text.replace(/"(\.\.?\/(?:chunks\/)?)([^"/]+\.js)"/g, (whole, dir, name) => (names.has(name) ? `"${dir}${names.get(name)}"` : whole))
 // Bundled CommonJS (oclif) calls require() for Node's own modules: an ES module file gets one.
 const REQUIRE = "import {createRequire as __stconfRequire} from 'node:module'; const require = __stconfRequire(import.meta.url);\n"
-// What import() of a built-in gives: its exports, and all of them as `default`
-const BUILTIN = 'const __stconfBuiltin = (id) => { const m = require(id); return {...m, default: m} };\n'
 for (const file of result.outputFiles) {
   const out = outName(file.path)
   mkdirSync(dirname(out), {recursive: true})
@@ -67,14 +65,11 @@ for (const file of result.outputFiles) {
   }
 
   // import() of a CommonJS file would give its exports as `default`: such a chunk is required
-  // instead (still on first use). So is a Node built-in (the client's `import('node:http')`): the
-  // first import() sets up Node's ES module loader, 2-6 ms. import() of an ES module file or of an
-  // outside package stays.
-  const esm = renamed(file.text)
-    .replace(/\bimport\(("\.\.?\/[^"]+\.cjs")\)/g, 'Promise.resolve().then(() => require($1))')
-    .replace(/\bimport\(("node:[a-z/_]+")\)/g, 'Promise.resolve().then(() => __stconfBuiltin($1))')
+  // instead (still on first use), and so is a Node built-in (requireBuiltins). import() of an ES
+  // module file or of an outside package stays.
+  const esm = renamed(file.text).replace(/\bimport\(("\.\.?\/[^"]+\.cjs")\)/g, 'Promise.resolve().then(() => require($1))')
   const {code} = await transform(esm, {format: 'cjs', platform: 'node', target: 'node20.5', logLevel: 'warning'})
-  writeFileSync(out, esm.includes('__stconfBuiltin(') ? BUILTIN + code : code)
+  writeFileSync(out, requireBuiltins(code))
 }
 
 // dist/meta.json: what each file imports, read by test/integration/startup.test.ts

