@@ -2,9 +2,10 @@
 // (scripts/package.js): one entry made from every file under src/commands, whose table of command
 // classes oclif reads (package.json oclif.commands, strategy "explicit") instead of importing one
 // file per command.
+import {transform} from 'esbuild'
 import {readdirSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
-import {dirname, join, relative, sep} from 'node:path'
+import {basename, dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -148,3 +149,53 @@ export function requireBuiltins(code) {
   if (replaced === code) return code
   return `const __stconfBuiltin = (id) => { const m = require(id); return Object.create(m, {default: {value: m, enumerable: true}}) };\n${replaced}`
 }
+
+// Files that import Ink (ES modules only, with a top-level await: Node 20 cannot require it) stay ES
+// modules, and so does every file that imports one of them statically.
+const ESM_ONLY = /^(ink|yoga-layout)(\/|$)/
+const esmOutputs = new WeakMap()
+function staysEsm(result) {
+  if (esmOutputs.has(result)) return esmOutputs.get(result)
+  const esm = new Set()
+  for (let grew = true; grew; ) {
+    grew = false
+    for (const [out, {imports}] of Object.entries(result.metafile.outputs)) {
+      if (esm.has(out) || !imports.some((i) => i.kind === 'import-statement' && (i.external ? ESM_ONLY.test(i.path) : esm.has(i.path)))) continue
+      esm.add(out)
+      grew = true
+    }
+  }
+
+  esmOutputs.set(result, esm)
+  return esm
+}
+
+/** Where an output of esbuild's ES module build goes: x.js -> x.cjs, or x.mjs if it stays an ES module. */
+export function outputName(result, path) {
+  return path.replace(/\.js$/, staysEsm(result).has(relative(ROOT, path)) ? '.mjs' : '.cjs')
+}
+
+/**
+ * The files of an esbuild build (format esm, splitting, write: false) as CommonJS, [{path, code}].
+ * esbuild splits ES modules only; on Node 20, loading ES modules cost every start-up about 10 ms
+ * more than the same code as CommonJS (the ES module loader's resolve and link steps per file and a
+ * facade per Node built-in imported; docs/bench.md, "CLI start-up").
+ */
+export async function commonJsFiles(result) {
+  const names = new Map(result.outputFiles.map((file) => [basename(file.path), basename(outputName(result, file.path))]))
+  // Only specifiers naming one of the outputs: `"./chunks/pull-X.js"` -> `"./chunks/pull-X.cjs"`.
+  const renamed = (text) => text.replace(/"(\.\.?\/(?:chunks\/)?)([^"/]+\.js)"/g, (whole, dir, name) => (names.has(name) ? `"${dir}${names.get(name)}"` : whole))
+  return Promise.all(result.outputFiles.map(async (file) => {
+    const path = outputName(result, file.path)
+    // Bundled CommonJS (oclif) calls require() for Node's own modules: an ES module file gets one.
+    if (path.endsWith('.mjs')) return {path, code: REQUIRE + renamed(file.text)}
+    // import() of a CommonJS file would give its exports as `default`: such a chunk is required
+    // instead (still on first use), and so is a Node built-in (requireBuiltins). import() of an ES
+    // module file or of an outside package stays.
+    const esm = renamed(file.text).replace(/\bimport\(("\.\.?\/[^"]+\.cjs")\)/g, 'Promise.resolve().then(() => require($1))')
+    const {code} = await transform(esm, {format: 'cjs', platform: 'node', target: 'node20.5', logLevel: 'warning'})
+    return {path, code: requireBuiltins(code)}
+  }))
+}
+
+const REQUIRE = "import {createRequire as __stconfRequire} from 'node:module'; const require = __stconfRequire(import.meta.url);\n"
