@@ -1,4 +1,4 @@
-// Entry of the bundled CLI (dist/stconf.js and the single executable; scripts/bundle.js builds it).
+// Entry of the bundled CLI (dist/stconf.cjs and the single executable; scripts/bundle.js builds it).
 // oclif gets the command classes from the bundle's own table: it never imports a file by path, which
 // is what lets the same code run from one file on disk and from inside a single executable. The table
 // holds loaders: a run evaluates the code of its own command only (the rest is in chunks, docs/bench.md
