@@ -63,8 +63,8 @@ if (script && process.argv[2] === '--node-path') {
   mkdirSync(OUT, {recursive: true})
   // The bundle split as for npm (one chunk per command; serve, the agent, fastify, the ZooKeeper
   // client in chunks of their own), each file an asset of the executable; its script (LOADER) compiles
-  // a file the first time it is required, so a run parses only what its command needs. One script
-  // holding everything (4.2 MiB) cost a `pull` a third more CPU than the npm bundle (docs/bench.md).
+  // a file the first time it is required, so a run parses only what its command needs, where one
+  // script held everything (4.2 MiB) for V8 to read whole at every start (docs/bench.md).
   const app = join(OUT, 'app')
   const result = await build({
     entryPoints: {stconf: 'stconf:entry'},
