@@ -20,6 +20,8 @@ import {ADMIN_TOKEN, BIN, startServe, tempDir, waitUntil} from '../test/helpers/
 import {startZk} from '../test/helpers/zk-server.js'
 
 const ENV = 'bench'
+/** the `stconf` the agent processes run (bench/agent-ab.ts compares two builds) */
+const agentBin = () => process.env.STCONF_BENCH_BIN ?? BIN
 const REAL_PROCESSES = 3
 
 function percentile(samples: number[], p: number): number {
@@ -135,7 +137,7 @@ async function latencyRun(connect: string, pusher: Pusher, count: number, pushes
   for (const spec of real) {
     const path = join(dir, `${spec.id}.json`)
     writeFileSync(path, JSON.stringify(spec.config))
-    children.push(spawn(process.execPath, [BIN, 'agent', '--config', path], {stdio: 'ignore'}))
+    children.push(spawn(process.execPath, [agentBin(), 'agent', '--config', path], {stdio: 'ignore'}))
   }
 
   if (hosted.length > 0) {
@@ -198,7 +200,7 @@ async function zkRoundTrip(connect: string, writer: ZkClient, n: number): Promis
   return summary(samples)
 }
 
-async function idleMemory(connect: string, writer: ZkClient): Promise<Record<string, unknown>> {
+export async function idleMemory(connect: string, writer: ZkClient): Promise<Record<string, unknown>> {
   const dir = tempDir('stconf-bench-rss-')
   const fifo = join(dir, 'reloads.fifo')
   const seen = new Set<string>()
@@ -207,7 +209,7 @@ async function idleMemory(connect: string, writer: ZkClient): Promise<Record<str
   const spec = agentSpec(connect, dir, 'rss', fifo, 20)
   const path = join(dir, 'rss.json')
   writeFileSync(path, JSON.stringify(spec.config))
-  const agent = spawn(process.execPath, [BIN, 'agent', '--config', path], {stdio: 'ignore'})
+  const agent = spawn(process.execPath, [agentBin(), 'agent', '--config', path], {stdio: 'ignore'})
   const bare = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1e9)'], {stdio: 'ignore'})
   try {
     await waitUntil('20 files applied', () => seen.size >= 20, 60_000)
@@ -221,7 +223,7 @@ async function idleMemory(connect: string, writer: ZkClient): Promise<Record<str
 }
 
 /** Each measurement gets a fresh ZooKeeper, so no run inherits sessions, watches or load from another. */
-async function withZk<T>(fn: (connect: string, writer: ZkClient) => Promise<T>): Promise<T> {
+export async function withZk<T>(fn: (connect: string, writer: ZkClient) => Promise<T>): Promise<T> {
   const zk = await startZk()
   const writer = new ZkClient({connect: zk.connect})
   writer.start()
@@ -235,7 +237,7 @@ async function withZk<T>(fn: (connect: string, writer: ZkClient) => Promise<T>):
 }
 
 /** Agents follow bench/f0.ini, pushed straight into ZooKeeper as serve does (seeded at version 1). */
-function zkLatency(count: number, pushes: number, run: string): Promise<Record<string, unknown>> {
+export function zkLatency(count: number, pushes: number, run: string): Promise<Record<string, unknown>> {
   return withZk(async (connect, writer) => {
     await writeZnodes(writer, ENV, 'bench/f0.ini', 'seed\n', 1)
     return latencyRun(connect, zkPusher(writer), count, pushes, run)

@@ -3,12 +3,18 @@
 //   and instances (capture-pane polled every 10 ms, so figures are up to ~10 ms late);
 // - key press -> next frame and push -> frame: the same dashboard (runTui) in this process on a
 //   fake 120x32 terminal, timed from the key bytes / the push to the next frame Ink writes;
-// - idle CPU of the tmux-run process over 10 s with nothing changing.
+// - idle CPU of the tmux-run process over 10 s with nothing changing;
+// - the parts of the first frame on their own: node, node + oclif (`stconf version`), importing the
+//   TUI chunk (Ink, React, yoga), and each initial read as the dashboard makes it (serve + transfer +
+//   JSON parse). The first tmux run is the first listing of the env since serve started (the seeding
+//   pushes do not fill serve's listing); the other runs find it kept.
+// Run: npm run build && node --import tsx bench/tui.ts
 import {execFileSync} from 'node:child_process'
 import {EventEmitter} from 'node:events'
 import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {ApiClient} from '../src/lib/client/api-client.js'
-import {ADMIN_TOKEN, startServe, waitUntil} from '../test/helpers/cli.js'
+import {ADMIN_TOKEN, BIN, ROOT, startServe, waitUntil} from '../test/helpers/cli.js'
 import {TmuxTerminal} from '../test/helpers/tmux.js'
 import {percentile} from './core.js'
 
@@ -115,6 +121,30 @@ export async function benchTui(): Promise<Record<string, unknown>> {
       }
     }
 
+    // The parts, each on its own (medians of 5).
+    const median = async (fn: () => unknown) => {
+      const runs: number[] = []
+      for (let i = 0; i < 5; i++) {
+        const start = performance.now()
+        await fn()
+        runs.push(performance.now() - start)
+      }
+      return ms(percentile(runs, 50))
+    }
+    const meta = JSON.parse(readFileSync(join(ROOT, 'dist', 'meta.json'), 'utf8')) as {outputs: Record<string, {inputs: Record<string, unknown>}>}
+    const tuiChunk = Object.keys(meta.outputs).find((file) => file.endsWith('.js') && 'src/tui/run.tsx' in meta.outputs[file].inputs)!
+    const node = (...args: string[]) => execFileSync(process.execPath, args, {cwd: ROOT, env: {...process.env, NODE_ENV: 'production'}})
+    const reader = new ApiClient({server: serve.url, token: ADMIN_TOKEN})
+    const parts = {
+      nodeStart: await median(() => node('-e', '0')),
+      nodeAndOclif: await median(() => node(BIN, 'version')),
+      importTuiChunk: ms((await median(() => node('--input-type=module', '-e', `await import(${JSON.stringify(join(ROOT, tuiChunk))})`))) - (await median(() => node('--input-type=module', '-e', '0')))),
+      readKeys: await median(() => reader.keys('prod')),
+      readInstances: await median(() => reader.json('GET', '/api/v1/instances/prod')),
+      readAudit: await median(() => reader.audit({limit: 200})),
+      readHistory: await median(() => reader.history('prod', keyName(0), 100)),
+    }
+
     // Key press and push latency: the dashboard in this process.
     process.env.NODE_ENV ??= 'production'
     const {runTui} = await import('../src/tui/run.js')
@@ -152,6 +182,7 @@ export async function benchTui(): Promise<Record<string, unknown>> {
       setup: {keys: KEYS, instances: INSTANCES, filesPerInstance: FILES_PER_INSTANCE, seedSeconds},
       firstFrameMs: {runs: firstFrames.map(ms), median: ms(percentile(firstFrames, 50)), target: '<= 1000', note: 'built CLI in tmux 120x32, launch to a frame with keys, versions and instances'},
       inProcessFirstFrameMs: ms(inProcessFirstFrame),
+      partsMs: {...parts, note: 'each alone, medians of 5; importTuiChunk is less a bare node -e; reads include JSON parse'},
       keyPressToFrameMs: {p50: ms(percentile(keyPress, 50)), p99: ms(percentile(keyPress, 99)), target: 'p99 <= 50'},
       pushToFrameMs: {p50: ms(percentile(pushes, 50)), max: ms(Math.max(...pushes)), target: '<= 1000'},
       idleCpuPercent: {value: ms(idleCpuPercent), target: '~0', note: '10 s of the tmux-run process with nothing changing'},

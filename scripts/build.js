@@ -6,7 +6,10 @@
 // executable bundles them too (scripts/package.js).
 //
 // esbuild splits ES modules only: it bundles to ES modules in memory and commonJsFiles (bundle.js)
-// turns each file into CommonJS.
+// turns each file into CommonJS. Ink and React are bundled into the TUI's chunk, which stays an ES
+// module (Ink's layout engine has a top-level await): loaded from node_modules they are ~600 modules to
+// resolve and read, ~0.35 s of `stconf tui`'s start (docs/bench.md, `stconf tui`).
+// react-devtools-core is Ink's optional debugger (only with DEV=true), not installed.
 import {build} from 'esbuild'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
@@ -14,7 +17,7 @@ import {ROOT, commonJsFiles, entryPlugin, lazyOclifRequires, outputName, yamlAsM
 
 // oclif's dependencies that only help, plugin discovery and spinners use (see lazyOclifRequires)
 const OCLIF_UNBUNDLED = ['ansi-escapes', 'ansis', 'clean-stack', 'cli-spinners', 'ejs', 'get-package-type', 'indent-string', 'lilconfig', 'minimatch', 'string-width', 'tinyglobby', 'widest-line', 'wordwrap', 'wrap-ansi']
-export const EXTERNAL = ['fastify', '@fastify/*', 'node-zookeeper-client', 'react', 'react/*', 'react-dom', 'ink', 'ink/*', 'yoga-layout', 'typescript', 'ts-node']
+export const EXTERNAL = ['fastify', '@fastify/*', 'node-zookeeper-client', 'react-devtools-core', 'typescript', 'ts-node']
 
 const DIST = join(ROOT, 'dist')
 rmSync(DIST, {recursive: true, force: true})

@@ -150,9 +150,10 @@ export function requireBuiltins(code) {
   return `const __stconfBuiltin = (id) => { const m = require(id); return Object.create(m, {default: {value: m, enumerable: true}}) };\n${replaced}`
 }
 
-// Files that import Ink (ES modules only, with a top-level await: Node 20 cannot require it) stay ES
-// modules, and so does every file that imports one of them statically.
+// Files that hold or import Ink (ES modules only, with a top-level await: Node 20 cannot require it)
+// stay ES modules, and so does every file that imports one of them statically.
 const ESM_ONLY = /^(ink|yoga-layout)(\/|$)/
+const ESM_ONLY_INPUT = /node_modules\/(ink|yoga-layout)\//
 const esmOutputs = new WeakMap()
 function staysEsm(result) {
   if (esmOutputs.has(result)) return esmOutputs.get(result)
@@ -160,7 +161,8 @@ function staysEsm(result) {
   for (let grew = true; grew; ) {
     grew = false
     for (const [out, {imports}] of Object.entries(result.metafile.outputs)) {
-      if (esm.has(out) || !imports.some((i) => i.kind === 'import-statement' && (i.external ? ESM_ONLY.test(i.path) : esm.has(i.path)))) continue
+      const holdsInk = Object.keys(result.metafile.outputs[out].inputs).some((input) => ESM_ONLY_INPUT.test(input))
+      if (esm.has(out) || (!holdsInk && !imports.some((i) => i.kind === 'import-statement' && (i.external ? ESM_ONLY.test(i.path) : esm.has(i.path))))) continue
       esm.add(out)
       grew = true
     }

@@ -2,16 +2,20 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {StconfCommand, clientFlags} from '../lib/cli/base.js'
 import {ApiClient} from '../lib/client/api-client.js'
-import {diffKey, target, type DiffMode} from '../lib/client/operations.js'
+import {diffKey, target, type DiffMode, type DiffResult} from '../lib/client/operations.js'
 
 export default class Diff extends StconfCommand {
   static override summary = 'Show a unified diff: center vs local file, two versions, or two envs'
-  static override description = 'The center is "-", the other side "+". Exit status 0 when equal, 1 when different (like diff).'
+  static override description = `The center is "-", the other side "+". Exit status 0 when equal, 1 when different (like diff), also with --json
+(which prints both sides and the patch).`
   static override examples = [
     '<%= config.bin %> diff game/conf.ini --env prod',
     '<%= config.bin %> diff game/conf.ini --env prod --from 3 --to 5',
     '<%= config.bin %> diff game/conf.ini --env prod --against-env staging',
+    '<%= config.bin %> diff game/conf.ini --env prod --json',
   ]
+
+  static override enableJsonFlag = true
 
   static override args = {key: Args.string({description: 'key, a relative path like game/conf.ini', required: true})}
   static override flags = {
@@ -22,7 +26,7 @@ export default class Diff extends StconfCommand {
     'against-env': Flags.string({description: 'compare with the same key in another env'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<DiffResult> {
     const {args, flags} = await this.parse(Diff)
     const client = new ApiClient({server: flags.server, token: flags.token})
     const mode: DiffMode =
@@ -33,8 +37,10 @@ export default class Diff extends StconfCommand {
           : {kind: 'local', file: flags.file}
     const result = await diffKey(client, target(flags.env, args.key), mode)
     if (!result.equal) {
-      process.stdout.write(result.patch)
+      if (!this.jsonEnabled()) process.stdout.write(result.patch)
       process.exitCode = 1
     }
+
+    return result
   }
 }

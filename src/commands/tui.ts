@@ -1,8 +1,10 @@
 import {StconfCommand, clientFlags} from '../lib/cli/base.js'
 import {ApiClient} from '../lib/client/api-client.js'
-import {requireEnv} from '../lib/client/operations.js'
+import {assertKnownEnv} from '../lib/client/operations.js'
 import {badInput} from '../lib/errors.js'
+import {validateEnv} from '../lib/model.js'
 import {singleExecutable} from '../lib/runtime.js'
+import {EarlyFeed} from '../tui/feed.js'
 
 export default class Tui extends StconfCommand {
   static override summary = 'Live dashboard in the terminal: keys, versions, instances, activity; diff and roll back from the keyboard'
@@ -26,16 +28,29 @@ Needs an interactive terminal; in scripts use \`stconf status --json\` or \`stco
       throw badInput('`stconf tui` needs an interactive terminal (stdin and stdout are not both a TTY)', 'in scripts use `stconf status --json` or `stconf ls --json`')
     }
 
-    // Token, env and server are checked before the screen opens: errors stay one line on a normal screen.
+    const env = validateEnv(flags.env)
     const client = new ApiClient({server: flags.server, token: flags.token})
-    const env = await requireEnv(client, flags.env)
     // Only this command loads React and Ink; React's development build is several times slower.
     process.env.NODE_ENV ??= 'production'
     // Ink draws only the last frame when it believes it runs in CI (is-in-ci reads CI and
     // CONTINUOUS_INTEGRATION when Ink is first imported). Both ends are a TTY here, so this is a person at
     // a terminal whatever those say: without this, a shell with CI=true gets a blank screen.
     for (const name of ['CI', 'CONTINUOUS_INTEGRATION']) if (name in process.env) process.env[name] = 'false'
-    const {runTui} = await import('../tui/run.js')
-    await runTui({client, env, colors: !process.env.NO_COLOR})
+    // The event stream and the first reads start before the dashboard's code is imported, so serve
+    // answers while node loads Ink and React. Token, server and env are checked by those same reads,
+    // before the screen opens: errors stay one line on a normal screen.
+    const feed = new EarlyFeed(client, env)
+    let runTui
+    try {
+      const [keys, loaded] = await Promise.all([feed.ready, import('../tui/run.js')])
+      // An unknown env reads as an empty one; only then is the list of envs worth asking for.
+      if (keys.length === 0) await assertKnownEnv(client, env)
+      runTui = loaded.runTui
+    } catch (error) {
+      feed.stop()
+      throw error
+    }
+
+    await runTui({client, env, colors: !process.env.NO_COLOR, feed})
   }
 }

@@ -2,28 +2,13 @@
 // `status`, and the receipts of `push --wait`. Pure functions over reports, shared by serve (which
 // computes views) and the CLI (which turns them into exit codes). States and exit codes are settled
 // in design.md, "Rules several issues share".
-import type {FileReport, InstanceReport} from './agent/types.js'
+import type {FileReport, FileView, InstanceState, InstanceView, Receipt} from './api/contract.js'
 
-export type InstanceState = 'ok' | 'pending' | 'failed' | 'offline' | 'stopped'
+// The views and receipts are wire types (GET /api/v1/instances, /rollout): defined in the API contract.
+export type {FileView, InstanceState, InstanceView, Receipt, ReceiptStatus, RolloutAnswer} from './api/contract.js'
+
 /** online: its report node exists / heartbeats arrive; offline: vanished; stopped: withdrew cleanly */
 export type Presence = 'online' | 'offline' | 'stopped'
-
-export interface FileView extends FileReport {
-  centerVersion: number | null
-  /** version and sha256 equal the center's current ones */
-  inSync: boolean
-}
-
-export interface InstanceView extends Omit<InstanceReport, 'files'> {
-  online: boolean
-  state: InstanceState
-  /** when the instance came online, or went offline / stopped */
-  since: string
-  /** the last time serve heard from it */
-  lastSeen: string
-  via: 'zk' | 'http'
-  files: FileView[]
-}
 
 /** A file whose last attempt failed: check, reload, or the write itself (kept the old file). */
 export function fileFailed(file: FileReport): boolean {
@@ -50,28 +35,6 @@ export function verdictOf(instances: Array<{instance: string; state: InstanceSta
   const failed = instances.filter((i) => i.state === 'failed').map((i) => i.instance)
   const notConverged = instances.filter((i) => i.state === 'pending' || i.state === 'offline').map((i) => i.instance)
   return {exitCode: failed.length > 0 ? 7 : notConverged.length > 0 ? 8 : 0, failed, notConverged}
-}
-
-export type ReceiptStatus = 'ok' | 'failed' | 'pending' | 'offline' | 'stopped'
-
-/** One instance's answer to "did you apply version N of this key?" */
-export interface Receipt {
-  instance: string
-  host: string
-  status: ReceiptStatus
-  /** the version it has in place */
-  version: number | null
-  error: string | null
-}
-
-/** GET /api/v1/rollout/:env/<key>?version=N: the receipts of one version. */
-export interface RolloutAnswer {
-  env: string
-  key: string
-  version: number
-  /** changes whenever a receipt changes; pass it back as `seen` to wait for the next change */
-  digest: string
-  receipts: Receipt[]
 }
 
 /** null when the instance does not follow `key`. */

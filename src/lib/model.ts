@@ -7,18 +7,8 @@ const ENV_RE = /^[a-z0-9][a-z0-9_-]{0,31}$/
 const SEGMENT_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 const MAX_KEY_LENGTH = 512
 
-export type VersionKind = 'push' | 'rollback' | 'out-of-band'
-
-/** What is recorded for every version of (env, key). */
-export interface VersionMeta {
-  version: number
-  sha256: string
-  size: number
-  author: string
-  message: string
-  time: string // ISO 8601
-  kind: VersionKind
-}
+// The wire types are defined once, in the API contract; model.ts keeps the rules for names and versions.
+export type {VersionKind, VersionMeta} from './api/contract.js'
 
 export function validateEnv(env: string): string {
   if (!ENV_RE.test(env)) {

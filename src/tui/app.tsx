@@ -3,13 +3,14 @@
 import {useApp, useInput} from 'ink'
 import {useEffect, useMemo, useReducer, useRef} from 'react'
 import type {ApiClient} from '../lib/client/api-client.js'
-import {Screen} from './components/screen.js'
+import {Screen, shownAgeTimes} from './components/screen.js'
 import {ColorContext} from './components/theme.js'
 import {runEffect} from './effects.js'
+import type {EarlyFeed} from './feed.js'
 import {fleetIndex} from './format.js'
 import {useFeed} from './hooks/use-feed.js'
 import {useHistory} from './hooks/use-history.js'
-import {useClock, useTerminalSize} from './hooks/use-terminal.js'
+import {useAgeClock, useTerminalSize} from './hooks/use-terminal.js'
 import {keyName, resolveKey} from './keymap.js'
 import {initialState, reducer} from './state.js'
 
@@ -17,20 +18,23 @@ export interface AppProps {
   client: ApiClient
   env: string
   colors: boolean
+  /** the feed opened before the screen: what it read so far is the first frame */
+  feed?: EarlyFeed
 }
 
-export function App({client, env, colors}: AppProps) {
-  const [state, dispatch] = useReducer(reducer, undefined, () => initialState(client.server, env))
+export function App({client, env, colors, feed}: AppProps) {
+  const [state, dispatch] = useReducer(reducer, undefined, () => (feed?.available(env) ? feed.take() : []).reduce(reducer, initialState(client.server, env)))
   const latest = useRef(state)
   latest.current = state
   const {exit} = useApp()
   const {cols, rows} = useTerminalSize()
-  const now = useClock(5000)
+  const now = useAgeClock(shownAgeTimes(state, cols, rows), 5000)
   const fleet = useMemo(() => fleetIndex(state.instances), [state.instances])
   const selectedVersion = state.keys.find((k) => k.key === state.selectedKey)?.version
+  const shownVersion = state.history?.key === state.selectedKey ? state.history?.versions[0]?.version : undefined
 
-  useFeed(client, state.env, dispatch)
-  useHistory(client, state.env, state.selectedKey, selectedVersion, dispatch)
+  useFeed(client, state.env, dispatch, feed)
+  useHistory(client, state.env, state.selectedKey, selectedVersion, shownVersion, dispatch)
   useEffect(() => {
     if (state.quit) exit()
   }, [state.quit, exit])

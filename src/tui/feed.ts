@@ -1,18 +1,20 @@
 // Following the center: the event stream of one env, a full re-read on every (re)connect, and the
 // instance list re-read when an instance or change event says it moved. Back-off while serve cannot
 // be reached; the last data stays in the store meanwhile. No React here: the hook only starts it.
+// The first feed starts before Ink is even imported (EarlyFeed): serve answers while node loads it.
 import {nextBackoff} from '../lib/backoff.js'
 import {sleep} from '../lib/sleep.js'
-import type {ApiClient, AuditEntry} from '../lib/client/api-client.js'
+import type {ApiClient, AuditEntry, KeyEntry} from '../lib/client/api-client.js'
 import type {SseEvent} from '../lib/client/sse-parser.js'
 import {formatErrorLine, isStconfError, unavailable} from '../lib/errors.js'
 import type {InstanceView} from '../lib/fleet.js'
-import type {FeedEvent} from '../lib/server/event-hub.js'
-import type {HelloEvent} from '../lib/server/events-routes.js'
-import type {Action} from './state.js'
+import type {FeedEvent, HelloEvent} from '../lib/api/contract.js'
+import {initialState, reducer, type Action} from './state.js'
 
 /** How many audit entries a (re)connect reads; newer ones arrive as events. */
 export const AUDIT_READ = 200
+/** How many versions of the selected key are read (the Versions pane). */
+export const HISTORY_READ = 100
 
 export async function readInstances(client: ApiClient, env: string): Promise<InstanceView[]> {
   return (await client.json<{instances: InstanceView[]}>('GET', `/api/v1/instances/${encodeURIComponent(env)}`)).instances
@@ -51,7 +53,13 @@ export function coalesce(task: () => Promise<void>, quietMs: number): {request()
   }
 }
 
-export async function followFeed(client: ApiClient, env: string, dispatch: (action: Action) => void, signal: AbortSignal): Promise<void> {
+/**
+ * Follows `env` until `signal` aborts. The event stream is opened first and the snapshot (keys,
+ * instances, audit) read only once serve said hello on it, so nothing committed between the snapshot
+ * and the stream is missed; events that arrive during the read are applied after it. `onFailure`
+ * hears why each connection ended (before the banner says so).
+ */
+export async function followFeed(client: ApiClient, env: string, dispatch: (action: Action) => void, signal: AbortSignal, onFailure?: (error: unknown) => void): Promise<void> {
   let backoff = 0
   while (!signal.aborted) {
     const connection = new AbortController()
@@ -106,10 +114,78 @@ export async function followFeed(client: ApiClient, env: string, dispatch: (acti
     }
 
     if (signal.aborted) return
+    onFailure?.(failure)
+    if (signal.aborted) return // onFailure may have stopped it
     dispatch({type: 'connection', state: 'retrying', error: shortError(failure)})
     // A refused token will not get better in 250 ms.
     backoff = isStconfError(failure) && (failure.code === 'unauthorized' || failure.code === 'forbidden') ? 5000 : nextBackoff(backoff)
     await sleep(backoff, signal)
+  }
+}
+
+/**
+ * The feed `stconf tui` opens with, started before the dashboard's code is imported: the event stream,
+ * the snapshot and the first key's versions are on their way while node loads Ink and React. Its
+ * actions wait (in order) until the dashboard takes them as its first state and attaches. `ready`
+ * settles once: with the first snapshot's keys (the first key's versions read too), or with the error
+ * that ended the first connection (a wrong token, serve unreachable), so the command can print that
+ * one line before any screen opens.
+ */
+export class EarlyFeed {
+  readonly ready: Promise<KeyEntry[]>
+  private readonly controller = new AbortController()
+  private backlog: Action[] = []
+  private target: ((action: Action) => void) | null = null
+  private used = false
+
+  constructor(client: ApiClient, readonly env: string) {
+    let resolve!: (keys: KeyEntry[]) => void
+    let reject!: (error: unknown) => void
+    this.ready = new Promise((yes, no) => {
+      resolve = yes
+      reject = no
+    })
+    this.ready.catch(() => undefined) // settled for whoever awaits it; not an unhandled rejection
+    let first = true
+    const emit = (action: Action) => (this.target ? this.target(action) : this.backlog.push(action))
+    const dispatch = (action: Action) => {
+      emit(action)
+      if (action.type !== 'snapshot' || !first) return
+      first = false
+      const key = reducer(initialState(client.server, env), action).selectedKey
+      if (!key) return resolve(action.keys)
+      client
+        .history(env, key, HISTORY_READ)
+        .then((versions) => emit({type: 'history', key, versions}))
+        .catch(() => undefined) // the Versions pane reads it again once mounted
+        .finally(() => resolve(action.keys))
+    }
+
+    void followFeed(client, env, dispatch, this.controller.signal, reject)
+  }
+
+  /** Whether the dashboard may still take this feed (once, for its first env). */
+  available(env: string): boolean {
+    return !this.used && env === this.env && !this.controller.signal.aborted
+  }
+
+  /** The actions so far; later ones are kept for attach. */
+  take(): Action[] {
+    const taken = this.backlog
+    this.backlog = []
+    return taken
+  }
+
+  /** From now on actions go to `dispatch` (those kept since take() first). */
+  attach(dispatch: (action: Action) => void): void {
+    this.used = true
+    for (const action of this.take()) dispatch(action)
+    this.target = dispatch
+  }
+
+  stop(): void {
+    this.target = null
+    this.controller.abort()
   }
 }
 

@@ -20,6 +20,27 @@ export function formatAge(iso: string | null | undefined, now: number): string {
   return `${Math.floor(seconds / 86_400)}d`
 }
 
+const AGE_UNITS = [[60_000, 1000], [3_600_000, 60_000], [86_400_000, 3_600_000], [Infinity, 86_400_000]] as const
+
+/** In how many ms the first of these ages (formatAge, against `now`) reads differently; Infinity: never. */
+export function nextAgeChange(times: Iterable<string | null | undefined>, now: number): number {
+  let next = Infinity
+  for (const iso of times) {
+    const at = iso ? Date.parse(iso) : Number.NaN
+    if (!Number.isFinite(at)) continue
+    const age = now - at
+    if (age < 0) {
+      next = Math.min(next, 1000 - age) // a clock ahead of ours: "0s" until a second after that time
+      continue
+    }
+
+    const unit = AGE_UNITS.find(([below]) => age < below)![1]
+    next = Math.min(next, unit - (age % unit))
+  }
+
+  return next
+}
+
 /** "07:26:41" in local time. */
 export function formatClock(iso: string): string {
   const date = new Date(iso)

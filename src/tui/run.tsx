@@ -3,11 +3,14 @@
 import {render} from 'ink'
 import type {ApiClient} from '../lib/client/api-client.js'
 import {App} from './app.js'
+import type {EarlyFeed} from './feed.js'
 
 export interface RunOptions {
   client: ApiClient
   env: string
   colors: boolean
+  /** the feed the command opened before importing this (EarlyFeed) */
+  feed?: EarlyFeed
   stdin?: NodeJS.ReadStream
   stdout?: NodeJS.WriteStream
 }
@@ -15,7 +18,7 @@ export interface RunOptions {
 const ENTER_ALT = '\u001b[?1049h\u001b[H'
 const LEAVE_ALT = '\u001b[?25h\u001b[?1049l'
 
-export async function runTui({client, env, colors, stdin = process.stdin, stdout = process.stdout}: RunOptions): Promise<void> {
+export async function runTui({client, env, colors, feed, stdin = process.stdin, stdout = process.stdout}: RunOptions): Promise<void> {
   let restored = false
   const restore = () => {
     if (restored) return
@@ -25,13 +28,14 @@ export async function runTui({client, env, colors, stdin = process.stdin, stdout
 
   stdout.write(ENTER_ALT)
   process.once('exit', restore)
-  const instance = render(<App client={client} env={env} colors={colors} />, {stdin, stdout, exitOnCtrlC: false, patchConsole: false, maxFps: 60})
+  const instance = render(<App client={client} env={env} colors={colors} feed={feed} />, {stdin, stdout, exitOnCtrlC: false, patchConsole: false, maxFps: 60})
   const stop = () => instance.unmount()
   process.once('SIGTERM', stop)
   process.once('SIGHUP', stop)
   try {
     await instance.waitUntilExit()
   } finally {
+    feed?.stop()
     process.off('SIGTERM', stop)
     process.off('SIGHUP', stop)
     instance.cleanup()

@@ -3,7 +3,7 @@
 import type {AuditEntry, KeyEntry} from '../lib/client/api-client.js'
 import type {VersionMeta} from '../lib/model.js'
 import type {InstanceView} from '../lib/fleet.js'
-import type {HelloEvent} from '../lib/server/events-routes.js'
+import type {HelloEvent} from '../lib/api/contract.js'
 import type {Line} from './format.js'
 
 export type PaneId = 'keys' | 'versions' | 'instances' | 'activity'

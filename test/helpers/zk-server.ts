@@ -46,7 +46,8 @@ export class TestZk {
   port = 0
   private proc?: ChildProcess
 
-  constructor() {
+  /** durable: fsync the transaction log as a production ZooKeeper does (tests skip it for speed). */
+  constructor(private readonly durable = false) {
     if (!JARS.every((jar) => existsSync(jar))) {
       throw new Error('ZooKeeper jars not found: install Debian\'s "zookeeper" package (apt-get install zookeeper), or run .ci/run')
     }
@@ -73,7 +74,7 @@ export class TestZk {
         'minSessionTimeout=1000',
         'maxSessionTimeout=60000',
         '4lw.commands.whitelist=*',
-        'forceSync=no',
+        `forceSync=${this.durable ? 'yes' : 'no'}`,
       ].join('\n') + '\n',
     )
     // Tracked: a test file that crashes must not leave a JVM running.
@@ -114,8 +115,8 @@ export class TestZk {
   }
 }
 
-export async function startZk(): Promise<TestZk> {
-  const zk = new TestZk()
+export async function startZk(options: {durable?: boolean} = {}): Promise<TestZk> {
+  const zk = new TestZk(options.durable)
   await zk.start()
   return zk
 }

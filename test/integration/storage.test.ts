@@ -94,6 +94,7 @@ describe('journal: migration from the old layout', () => {
       ])
       assert.equal(existsSync(join(dataDir, 'history')), false, 'old history files removed')
       assert.equal(existsSync(join(dataDir, 'audit')), false, 'old audit files removed')
+      assert.equal(existsSync(join(dataDir, 'current')), false, 'the embedded store reads history now: no pointer files')
 
       // Rolling back to a migrated version and pushing anew continue the numbering.
       const rolled = await jsonOf<{version: number}>(serve, ['rollback', 'game/conf.ini', '--env', 'prod', '--to', '1'])
@@ -126,11 +127,70 @@ describe('journal: migration from the old layout', () => {
   })
 })
 
+/**
+ * A data dir as the first journal layout's embedded store left it: history lines without content
+ * (content in blobs/), and a pointer file per key in current/ — here one pointer ahead of history
+ * (that serve crashed between writing the pointer and the history line).
+ */
+function writePointerLayout(dataDir: string): {v2: Buffer; rates: Buffer} {
+  const versions = [Buffer.from('[server]\nport=1\n'), Buffer.from('[server]\nport=2\n')]
+  const rates = Buffer.from('gold=2\n')
+  const meta = (bytes: Buffer, version: number) => ({version, sha256: sha(bytes), size: bytes.length, author: 'admin', message: `v${version}`, time: `2026-11-2${version}T10:00:00.000Z`, kind: 'push'})
+  for (const bytes of [...versions, rates]) {
+    mkdirSync(join(dataDir, 'blobs', sha(bytes).slice(0, 2)), {recursive: true})
+    writeFileSync(join(dataDir, 'blobs', sha(bytes).slice(0, 2), sha(bytes)), bytes)
+  }
+
+  const keyDir = (key: string) => join(dataDir, 'journal', 'history', 'prod', encodeURIComponent(key))
+  mkdirSync(keyDir('game/conf.ini'), {recursive: true})
+  writeFileSync(join(keyDir('game/conf.ini'), '0000000001.jsonl'), JSON.stringify(meta(versions[0], 1)) + '\n')
+  mkdirSync(keyDir('game/rates.ini'), {recursive: true})
+  writeFileSync(join(keyDir('game/rates.ini'), '0000000001.jsonl'), JSON.stringify(meta(rates, 1)) + '\n')
+  mkdirSync(join(dataDir, 'journal', 'audit'), {recursive: true})
+  writeFileSync(join(dataDir, 'journal', 'audit', '0000000001.jsonl'), JSON.stringify({time: '2026-11-21T10:00:00.000Z', actor: 'admin', action: 'push', env: 'prod', key: 'game/conf.ini', version: 1}) + '\n')
+  mkdirSync(join(dataDir, 'current', 'prod'), {recursive: true})
+  writeFileSync(join(dataDir, 'current', 'prod', `${encodeURIComponent('game/conf.ini')}.json`), JSON.stringify(meta(versions[1], 2)) + '\n')
+  writeFileSync(join(dataDir, 'current', 'prod', `${encodeURIComponent('game/rates.ini')}.json`), JSON.stringify(meta(rates, 1)) + '\n')
+  return {v2: versions[1], rates}
+}
+
+describe('journal: migration of the embedded store\'s pointer files', () => {
+  it('folds current/ into history (a pointer ahead of it recorded as reconcile), removes current/, and reads content from the old blobs', async () => {
+    const dataDir = scratch('stconf-migrate-pointers-')
+    const {v2, rates} = writePointerLayout(dataDir)
+    const serve = await startServe({dataDir})
+    try {
+      assert.equal(existsSync(join(dataDir, 'current')), false, 'pointer files removed')
+      const history = await jsonOf<Array<{version: number}>>(serve, ['history', 'game/conf.ini', '--env', 'prod'])
+      assert.deepEqual(history.map((v) => v.version), [2, 1])
+      assert.deepEqual((await cliAt(serve, ['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])).stdoutBytes, v2)
+      assert.deepEqual((await cliAt(serve, ['pull', 'game/rates.ini', '--env', 'prod', '-o', '-'])).stdoutBytes, rates)
+      const keys = await jsonOf<Array<{key: string; version: number}>>(serve, ['ls', '--env', 'prod'])
+      assert.deepEqual(keys.map((k) => [k.key, k.version]), [
+        ['game/conf.ini', 2],
+        ['game/rates.ini', 1],
+      ])
+      const audit = await jsonOf<AuditEntry[]>(serve, ['audit'])
+      assert.deepEqual(audit.map((e) => [e.actor, e.action, e.key, e.version]), [
+        ['admin', 'push', 'game/conf.ini', 1],
+        ['stconf', 'reconcile', 'game/conf.ini', 2],
+      ])
+
+      // Pushing anew continues the numbering, and the new version reads back.
+      const work = scratch('stconf-migrate-pointers-work-')
+      writeFileSync(join(work, 'conf.ini'), '[server]\nport=3\n')
+      const pushed = await jsonOf<{version: number}>(serve, ['push', 'game/conf.ini', '--env', 'prod', '--file', join(work, 'conf.ini')])
+      assert.equal(pushed.version, 3)
+      assert.equal((await cliAt(serve, ['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])).stdout, '[server]\nport=3\n')
+    } finally {
+      await serve.stop()
+    }
+  })
+})
+
 describe('journal: a segment torn by a crash', () => {
-  it('reads what was whole, and appends after it intact', async () => {
-    const dataDir = scratch('stconf-torn-')
-    const work = scratch('stconf-torn-work-')
-    let serve = await startServe({dataDir})
+  async function pushThree(dataDir: string, work: string): Promise<void> {
+    const serve = await startServe({dataDir})
     try {
       for (let i = 1; i <= 3; i++) {
         writeFileSync(join(work, 'conf.ini'), `[server]\nport=${i}\n`)
@@ -140,37 +200,76 @@ describe('journal: a segment torn by a crash', () => {
     } finally {
       await serve.stop()
     }
+  }
 
-    // A crash in the middle of writing the last line of each log.
-    const auditSegment = join(dataDir, 'journal', 'audit', '0000000001.jsonl')
-    const historySegment = join(dataDir, 'journal', 'history', 'prod', encodeURIComponent('game/conf.ini'), '0000000001.jsonl')
-    for (const path of [auditSegment, historySegment]) truncateSync(path, statSync(path).size - 15)
+  const auditSegment = (dataDir: string) => join(dataDir, 'journal', 'audit', '0000000001.jsonl')
+  const historySegment = (dataDir: string) => join(dataDir, 'journal', 'history', 'prod', encodeURIComponent('game/conf.ini'), '0000000001.jsonl')
+  const tear = (path: string) => truncateSync(path, statSync(path).size - 15)
 
-    serve = await startServe({dataDir})
+  it('reads what was whole, and appends after it intact', async () => {
+    const dataDir = scratch('stconf-torn-')
+    const work = scratch('stconf-torn-work-')
+    await pushThree(dataDir, work)
+    // A crash in the middle of writing the last line of each log: version 3 was never stored whole.
+    for (const path of [auditSegment(dataDir), historySegment(dataDir)]) tear(path)
+
+    const serve = await startServe({dataDir})
     try {
-      // History lost version 3's line; serve fills it in from the store at start (recorded as reconcile).
       const history = await jsonOf<Array<{version: number}>>(serve, ['history', 'game/conf.ini', '--env', 'prod'])
-      assert.deepEqual(history.map((v) => v.version), [3, 2, 1])
+      assert.deepEqual(history.map((v) => v.version), [2, 1])
+      const current = await cliAt(serve, ['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])
+      assert.equal(current.stdout, '[server]\nport=2\n')
       const audit = await jsonOf<AuditEntry[]>(serve, ['audit'])
       assert.deepEqual(audit.map((e) => [e.action, e.version]), [
         ['push', 1],
         ['push', 2],
-        ['reconcile', 3],
       ])
 
       writeFileSync(join(work, 'conf.ini'), '[server]\nport=4\n')
       const pushed = await cliAt(serve, ['push', 'game/conf.ini', '--env', 'prod', '--file', join(work, 'conf.ini'), '-m', 'after the crash'])
       assert.equal(pushed.code, 0, pushed.stderr)
       const after = await jsonOf<AuditEntry[]>(serve, ['audit', '--limit', '1'])
-      assert.deepEqual(after.map((e) => [e.action, e.version]), [['push', 4]])
+      assert.deepEqual(after.map((e) => [e.action, e.version]), [['push', 3]])
+      const again = await cliAt(serve, ['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])
+      assert.equal(again.stdout, '[server]\nport=4\n')
     } finally {
       await serve.stop()
     }
 
-    for (const path of [auditSegment, historySegment]) {
+    for (const path of [auditSegment(dataDir), historySegment(dataDir)]) {
       const text = readFileSync(path, 'utf8')
       assert.ok(text.endsWith('\n'))
       for (const line of text.trimEnd().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `${path}: ${line}`)
+    }
+  })
+
+  it('says in the audit when an entry names a version whose history line was torn (a push never acknowledged)', async () => {
+    const dataDir = scratch('stconf-torn-')
+    const work = scratch('stconf-torn-work-')
+    await pushThree(dataDir, work)
+    tear(historySegment(dataDir)) // the audit entry of version 3 made it to disk, its history line did not
+
+    let serve = await startServe({dataDir})
+    try {
+      const history = await jsonOf<Array<{version: number}>>(serve, ['history', 'game/conf.ini', '--env', 'prod'])
+      assert.deepEqual(history.map((v) => v.version), [2, 1])
+      const audit = await jsonOf<AuditEntry[]>(serve, ['audit'])
+      assert.deepEqual(audit.map((e) => [e.actor, e.action, e.version]), [
+        ['admin', 'push', 1],
+        ['admin', 'push', 2],
+        ['admin', 'push', 3],
+        ['stconf', 'push-failed', 3],
+      ])
+      assert.match(audit[3].detail ?? '', /never acknowledged/)
+    } finally {
+      await serve.stop()
+    }
+
+    serve = await startServe({dataDir})
+    try {
+      assert.equal((await jsonOf<AuditEntry[]>(serve, ['audit'])).length, 4, 'settled once, not at every start')
+    } finally {
+      await serve.stop()
     }
   })
 })

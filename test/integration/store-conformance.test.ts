@@ -31,7 +31,7 @@ const makers: Record<string, () => Promise<Harness>> = {
     return {
       async fresh() {
         const dir = tempDir('stconf-store-')
-        const store = new EmbeddedStore(dir, new History(dir))
+        const store = new EmbeddedStore(new History(dir))
         await store.start()
         stores.push(store)
         return store

@@ -21,7 +21,7 @@ const meta = (version: number, message = `v${version}`): VersionMeta => ({
 })
 
 /** The one place a test appends: version `version` of `key` (message "v<version>" unless given). */
-const add = (history: History, env: string, key: string, version: number, message?: string) => history.append(env, key, meta(version, message))
+const add = (history: History, env: string, key: string, version: number, message?: string) => history.append(env, key, meta(version, message), Buffer.from(`v${version}`))
 
 async function filled(versions: number, options: ConstructorParameters<typeof History>[1] = {}): Promise<{history: History; dir: string}> {
   const dir = tempDir('stconf-history-')

@@ -197,15 +197,15 @@ describe('history on segment logs', () => {
   it('lists newest first, gets any version, knows the last one after a restart', async () => {
     const d = dir()
     const history = new History(d, {maxSegmentBytes: 1000})
-    for (let v = 1; v <= 60; v++) await history.append('prod', 'game/conf.ini', meta(v))
-    await history.append('prod', 'game/other.ini', meta(1))
+    for (let v = 1; v <= 60; v++) await history.append('prod', 'game/conf.ini', meta(v), Buffer.from(`v${v}`))
+    await history.append('prod', 'game/other.ini', meta(1), Buffer.from('other'))
     assert.deepEqual((await history.list('prod', 'game/conf.ini', 3)).map((m) => m.version), [60, 59, 58])
     const again = new History(d, {maxSegmentBytes: 1000})
     assert.equal(await again.lastVersion('prod', 'game/conf.ini'), 60)
     assert.equal((await again.get('prod', 'game/conf.ini', 7))?.message, 'v7')
     assert.equal(await again.get('prod', 'game/conf.ini', 61), null)
     assert.equal(await again.lastVersion('prod', 'game/none.ini'), 0)
-    await assert.rejects(again.append('prod', 'game/conf.ini', meta(60)), /not after 60/)
+    await assert.rejects(again.append('prod', 'game/conf.ini', meta(60), Buffer.from('again')), /not after 60/)
     assert.deepEqual((await again.keys()).sort((a, b) => a.key.localeCompare(b.key)), [
       {env: 'prod', key: 'game/conf.ini'},
       {env: 'prod', key: 'game/other.ini'},

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import type {InstanceView} from '../../src/lib/fleet.js'
-import {contentLines, diffLines, fit, fitLeft, fleetIndex, formatAge, formatBadge, windowStart} from '../../src/tui/format.js'
+import {contentLines, diffLines, fit, fitLeft, fleetIndex, formatAge, formatBadge, nextAgeChange, windowStart} from '../../src/tui/format.js'
 
 const instance = (host: string, online: boolean, status: InstanceView['files'][number]['status'], inSync: boolean): InstanceView => ({
   host,
@@ -26,6 +26,25 @@ describe('tui formatting', () => {
     assert.equal(formatAge('2026-12-01T09:00:00Z', now), '3h')
     assert.equal(formatAge('2026-11-27T12:00:00Z', now), '4d')
     assert.equal(formatAge(null, now), '-')
+  })
+
+  it('the next age change: the first moment one of the ages reads differently (the clock redraws only then)', () => {
+    const now = Date.parse('2026-12-01T12:00:00.250Z')
+    const cases: Array<[string, number]> = [
+      ['2026-12-01T11:59:55Z', 750], // 5s -> 6s
+      ['2026-12-01T11:58:00Z', 59_750], // 2m -> 3m
+      ['2026-12-01T09:00:30Z', 29_750], // 2h (2h59m30s) -> 3h
+      ['2026-11-27T12:00:00Z', 86_399_750], // 4d -> 5d
+      ['2026-12-01T12:00:01Z', 1750], // ahead of our clock: 0s until a second after it
+    ]
+    for (const [iso, wait] of cases) {
+      assert.equal(nextAgeChange([iso], now), wait, iso)
+      assert.equal(formatAge(iso, now + wait - 1), formatAge(iso, now), `${iso} reads the same just before`)
+      assert.notEqual(formatAge(iso, now + wait), formatAge(iso, now), `${iso} changes then`)
+    }
+
+    assert.equal(nextAgeChange(cases.map(([iso]) => iso), now), 750, 'the soonest of them')
+    assert.equal(nextAgeChange([null, 'not a time'], now), Infinity, 'nothing to redraw for')
   })
 
   it('cells are exactly as wide as asked, and never carry control characters', () => {

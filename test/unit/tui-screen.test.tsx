@@ -5,7 +5,7 @@ import {render} from 'ink-testing-library'
 import type {KeyEntry} from '../../src/lib/client/api-client.js'
 import type {InstanceView} from '../../src/lib/fleet.js'
 import {helpLines} from '../../src/tui/components/dialogs.js'
-import {Screen} from '../../src/tui/components/screen.js'
+import {Screen, shownAgeTimes} from '../../src/tui/components/screen.js'
 import {ColorContext} from '../../src/tui/components/theme.js'
 import {fleetIndex} from '../../src/tui/format.js'
 import {BINDINGS} from '../../src/tui/keymap.js'
@@ -97,6 +97,20 @@ describe('tui screen', () => {
     assert.match(out, /▸…[^\n]*very-long-name-x\.ini +v2501/, 'a long name is cut from the left, the row still fits')
     assert.doesNotMatch(out, /app0000\//)
     assert.ok(out.split('\n').every((line) => [...line].length <= 120))
+  })
+
+  it('the clock follows only the ages on screen: the keys shown, the versions, the instances of the key', () => {
+    const keys = Array.from({length: 5000}, (_, i) => ({...entry(`app${String(i).padStart(4, '0')}.ini`, 1), time: `2026-12-01T10:${String(i % 60).padStart(2, '0')}:00Z`}))
+    let state = reducer(stateWith(), {type: 'snapshot', keys, instances: [host('gs-101', 'ok')], audit: []})
+    state = reducer(state, {type: 'command', command: {type: 'move', delta: 2500}})
+    const out = frame(state)
+    const shownKeys = keys.filter((k) => out.includes(k.key))
+    const times = shownAgeTimes(state, 120, 32)
+    assert.ok(shownKeys.length > 5 && shownKeys.length < 30, `${shownKeys.length} key rows`)
+    assert.deepEqual(times, shownKeys.map((k) => k.time), 'the key rows on screen; no versions or instances for app2500.ini yet')
+    const atFirst = reducer(reducer(state, {type: 'command', command: {type: 'first'}}), {type: 'command', command: {type: 'move', delta: 0}})
+    assert.ok(shownAgeTimes(atFirst, 120, 32).includes(keys[0].time))
+    assert.deepEqual(shownAgeTimes({...state, overlay: {kind: 'help'}}, 120, 32), [], 'a dialog covers the panes')
   })
 
   it('the roll-back dialog shows the diff and asks the exact question', () => {

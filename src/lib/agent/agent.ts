@@ -2,15 +2,20 @@
 // every pollInterval is the safety net (never two polls at once); each file syncs one change at a
 // time and coalesces requests that arrive meanwhile. When the center is down nothing on disk is
 // touched: the agent starts from its files and cache, keeps running, and converges when it returns.
+// This file wires the parts: the source (source-zk.ts / source-http.ts), the pipeline (pipeline/),
+// each file's state (file-state.ts) and the report (reporter.ts).
 import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {badInput, formatErrorLine, isStconfError, type StconfError} from '../errors.js'
 import type {VersionMeta} from '../model.js'
 import {sleep} from '../sleep.js'
 import type {ZkClient} from '../zk/zk-client.js'
-import {ManagedFile, Pipeline} from './apply.js'
+import {ManagedFile} from './managed-file.js'
+import type {Runner} from './pipeline/context.js'
+import {Pipeline} from './pipeline/pipeline.js'
 import type {AgentConfig} from './config.js'
 import {RefusalLog} from './refusals.js'
+import {Reporter} from './reporter.js'
 import {HttpSource} from './source-http.js'
 import {ZkSource} from './source-zk.js'
 import type {FileReport, FileStatus, InstanceReport, Logger, Source} from './types.js'
@@ -36,6 +41,8 @@ export interface AgentOptions {
   inheritFailed?: Map<string, InheritedFailure>
   /** the clock of the refusal log's 5-minute throttle (tests) */
   now?: () => number
+  /** runs check and reload commands (tests); exec.ts's runShell by default */
+  run?: Runner
 }
 
 export interface OnceResult {
@@ -76,32 +83,28 @@ export class Agent {
   private readonly source: Source
   private readonly pipeline: Pipeline
   private readonly controller = new AbortController()
+  /** aborted by abortCommands(): kills running checks and reloads (a clean stop lets them finish) */
+  private readonly commands = new AbortController()
   private readonly running = new Map<ManagedFile, Promise<void>>()
   private readonly again = new Set<ManagedFile>()
   private readonly startedAt = new Date().toISOString()
-  private reportTimer?: NodeJS.Timeout
-  private reporting?: Promise<void>
-  /** a change came while a report was in flight: send once more right after it */
-  private reportAgain = false
-  /** the last report failed (center down): the poll sends it again, not a tight retry loop */
-  private reportFailed = false
+  private readonly reporter: Reporter
   private centerDown = false
   private lastErrors = new Map<ManagedFile, string>()
   private stopped = false
   private readonly refusals: RefusalLog
-  /** files whose last read was refused: their error clears once a read goes through */
-  private readonly refusedFiles = new Set<ManagedFile>()
 
   constructor(private readonly options: AgentOptions) {
     const {config, logger} = options
     this.files = config.files.map((spec) => new ManagedFile(spec, join(config.cacheDir, config.env)))
     for (const file of this.files) {
       const inherited = options.inheritFailed?.get(file.spec.dest)
-      if (inherited) file.failed = {version: inherited.version, sha256: inherited.sha256}
+      if (inherited) file.state.inherited(inherited)
     }
     this.refusals = new RefusalLog(logger, options.now)
     this.source = options.source ?? createSource(config, logger, options.zkClient, this.refusals)
-    this.pipeline = new Pipeline({cacheDir: config.cacheDir, logger, onReport: () => this.scheduleReport()})
+    this.reporter = new Reporter(() => this.sendReport(), this.refusals)
+    this.pipeline = new Pipeline({logger, onReport: () => this.reporter.schedule(), signal: this.commands.signal, run: options.run})
   }
 
   get signal(): AbortSignal {
@@ -111,7 +114,10 @@ export class Agent {
   /** Failed versions by dest, for the next Agent after a config reload. */
   failedVersions(): Map<string, InheritedFailure> {
     const out = new Map<string, InheritedFailure>()
-    for (const file of this.files) if (file.failed) out.set(file.spec.dest, {...file.failed, key: file.key, status: file.status, error: file.error})
+    for (const {state, spec, key} of this.files) {
+      if (state.lastFailed) out.set(spec.dest, {...state.lastFailed, key, status: state.status, error: state.error})
+    }
+
     return out
   }
 
@@ -138,10 +144,7 @@ export class Agent {
       await this.pipeline.restore(file)
       // After a SIGHUP reload a version that failed is still reported as failed, not as ok/pending.
       const inherited = this.options.inheritFailed?.get(file.spec.dest)
-      if (inherited?.key === file.key && (inherited.status === 'check-failed' || inherited.status === 'reload-failed')) {
-        file.status = inherited.status
-        file.error = inherited.error
-      }
+      if (inherited?.key === file.key) file.state.inherited(inherited, inherited)
     }
   }
 
@@ -155,7 +158,7 @@ export class Agent {
       (key) => this.changed(key),
       this.controller.signal,
     )
-    this.scheduleReport()
+    this.reporter.schedule()
     void this.pollLoop()
   }
 
@@ -199,7 +202,7 @@ export class Agent {
     })
     const inSync = this.files.every((file) => {
       const center = after.get(file.key)
-      return file.status === 'ok' && center && file.applied?.version === center.version && file.applied.sha256 === center.sha256
+      return file.state.status === 'ok' && center !== null && center !== undefined && file.state.isApplied(center)
     })
     await this.sendReport().catch((error) => this.refusals.note('report', error))
     await this.stop()
@@ -232,29 +235,19 @@ export class Agent {
       // One read of meta + content (sha256-verified); the watch or the poll already said "changed".
       const current = await this.source.fetch(file.key)
       this.centerUp()
-      if (this.refusedFiles.delete(file)) {
-        file.error = null
-        this.scheduleReport()
-      }
+      if (file.state.readAgain('refused')) this.reporter.schedule()
       if (!current) {
         // Deleted (or never pushed): the file on disk stays exactly as it is.
-        const message = `key ${file.key} does not exist in the center (file left as it is)`
-        if (file.error !== message) {
-          if (!file.applied) file.status = 'pending'
-          file.error = message
+        if (file.state.missing(`key ${file.key} does not exist in the center (file left as it is)`)) {
           logger.warn('key not in the center; leaving the file untouched', {key: file.key, dest: file.spec.dest})
-          this.scheduleReport()
+          this.reporter.schedule()
         }
 
         return
       }
 
-      if (file.error?.startsWith(`key ${file.key} does not exist`)) {
-        file.error = null
-        this.scheduleReport()
-      }
-
-      if (!(await file.needs(current.meta))) return
+      if (file.state.readAgain('missing')) this.reporter.schedule()
+      if (!(await file.state.needs(current.meta, file.spec.dest))) return
       await this.pipeline.apply(file, current.meta, current.content)
       this.lastErrors.delete(file)
     } catch (error) {
@@ -266,18 +259,12 @@ export class Agent {
       const message = formatErrorLine(error)
       if (this.refusals.note('read', error)) {
         // The file stays as it is; the report (if that is allowed) says why it does not move.
-        this.refusedFiles.add(file)
-        if (file.error !== message) {
-          file.error = message
-          this.scheduleReport()
-        }
-
+        if (file.state.refused(message)) this.reporter.schedule()
         return
       }
 
-      file.status = 'error'
-      file.error = message
-      this.scheduleReport()
+      file.state.errored(message)
+      this.reporter.schedule()
       if (this.lastErrors.get(file) !== message) logger.error('could not apply', {key: file.key, dest: file.spec.dest, error: message})
       this.lastErrors.set(file, message)
     }
@@ -309,12 +296,12 @@ export class Agent {
         for (const file of this.files) {
           const meta = metas.get(file.key)
           if (!meta) {
-            if (!file.error) this.requestSync(file)
-          } else if (await file.needs(meta)) this.requestSync(file)
+            if (!file.state.error) this.requestSync(file)
+          } else if (await file.state.needs(meta, file.spec.dest)) this.requestSync(file)
         }
 
         // A report that failed while the center was down is sent again.
-        if (this.reportFailed && !this.reporting) this.scheduleReport()
+        this.reporter.retryIfFailed()
       } catch (error) {
         if (isStconfError(error) && error.code === 'unavailable') this.centerDownNow(error)
         else if (!this.refusals.note('read', error)) this.options.logger.error('poll failed', {error: formatErrorLine(error)})
@@ -322,38 +309,17 @@ export class Agent {
     }
   }
 
-  private scheduleReport(): void {
-    if (this.stopped || this.reportTimer) return
-    this.reportTimer = setTimeout(() => {
-      this.reportTimer = undefined
-      if (this.reporting) {
-        this.reportAgain = true
-        return
-      }
-
-      this.reporting = this.sendReport()
-        .then(
-          () => {
-            this.reportFailed = false
-            this.refusals.accepted('report')
-          },
-          (error: unknown) => {
-            this.reportFailed = true
-            this.refusals.note('report', error)
-          },
-        )
-        .finally(() => {
-          this.reporting = undefined
-          if (this.reportAgain) {
-            this.reportAgain = false
-            this.scheduleReport()
-          }
-        })
-    }, 20)
-  }
-
   private async sendReport(): Promise<void> {
     await this.source.report(this.report())
+  }
+
+  /**
+   * Stop now: kill the running checks and reloads (their process trees), instead of waiting for them.
+   * A killed check judges nothing (the old file stays); a killed reload is a failed one (rolled back).
+   * Then stop() as usual: pending reloads fail at once, so nothing is left half-applied.
+   */
+  abortCommands(): void {
+    this.commands.abort()
   }
 
   /** Stop cleanly: finish the change in flight (no half-applied file), run pending reloads, withdraw the report. */
@@ -361,10 +327,10 @@ export class Agent {
     if (this.stopped) return
     this.stopped = true
     this.controller.abort()
-    clearTimeout(this.reportTimer)
+    const lastReport = this.reporter.stop() // no report from now on: the final one goes with source.stop
     await Promise.allSettled([...this.running.values()])
     await this.pipeline.idle(true)
-    await this.reporting?.catch(() => undefined)
+    await lastReport
     await this.source.stop(this.report())
     this.options.logger.info('agent stopped')
   }

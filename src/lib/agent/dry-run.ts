@@ -7,7 +7,8 @@ import {join} from 'node:path'
 import {sleep} from '../sleep.js'
 import {formatErrorLine, isStconfError, unavailable} from '../errors.js'
 import {createSource} from './agent.js'
-import {ManagedFile, readCachedCopy, readIfExists} from './apply.js'
+import {readIfExists} from './cache.js'
+import {ManagedFile} from './managed-file.js'
 import type {AgentConfig} from './config.js'
 import {colorDiff, describeChange, formatChangeStat, type FileChange} from './file-diff.js'
 import type {Current, Logger, Source} from './types.js'
@@ -123,7 +124,7 @@ export async function dryRun(options: DryRunOptions): Promise<DryRunResult> {
       const current = answer.current.get(file.key)
       wanted = current ? {version: current.meta.version, content: current.content} : null
     } else {
-      wanted = await readCachedCopy(file).catch(() => undefined) // an unreadable cache knows nothing
+      wanted = await file.cache.copy().catch(() => undefined) // an unreadable cache knows nothing
     }
 
     planned.push(await planFile(file, wanted, from))

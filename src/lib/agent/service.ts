@@ -1,5 +1,6 @@
 // How `stconf agent` lives as a service: detaching (--daemon), the pid file, SIGTERM/SIGINT for a
-// clean stop and SIGHUP to re-read the config file, one change of state at a time.
+// clean stop (a second one kills running checks and reloads) and SIGHUP to re-read the config file,
+// one change of state at a time.
 import {spawn} from 'node:child_process'
 import {openSync, rmSync, writeFileSync} from 'node:fs'
 import {formatErrorLine} from '../errors.js'
@@ -35,13 +36,20 @@ export async function runService(options: ServiceOptions): Promise<void> {
   let stopping = false
   const stopped = new Promise<void>((done) => {
     const stop = (signal: string) => {
+      if (stopping) {
+        // A second signal: do not wait for a slow check or reload, kill it (rolled back) and exit.
+        logger.warn('stopping now: killing running checks and reloads', {signal})
+        agent?.abortCommands()
+        return
+      }
+
       logger.info('stopping', {signal})
       stopping = true
       busy = busy.then(() => agent?.stop()).then(done, done)
     }
 
-    process.once('SIGTERM', () => stop('SIGTERM'))
-    process.once('SIGINT', () => stop('SIGINT'))
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
   })
   process.on('SIGHUP', () => {
     busy = busy.then(async () => {

@@ -1,9 +1,12 @@
 // The HTTP source: follows serve's long-poll watch endpoint (POST /api/v1/watch/:env), fetches
-// content with GET /api/v1/config/:env/<key>, and heartbeats its report to serve. Used with an
-// embedded-store center, or where agents cannot reach ZooKeeper. The loop backs off while serve is
-// unreachable, resets on success, and always honours stop.
+// content with GET /api/v1/config/:env/<key>, and heartbeats its report to serve, all through the one
+// HTTP client (client/api-client.ts). Used with an embedded-store center, or where agents cannot
+// reach ZooKeeper. The loop backs off while serve is unreachable, resets on success, and always
+// honours stop.
+import type {WatchAnswer} from '../api/contract.js'
 import {nextBackoff} from '../backoff.js'
-import {fromHttp, unavailable} from '../errors.js'
+import {ApiClient} from '../client/api-client.js'
+import {isStconfError, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
 import {isRefusal, refusal, type RefusalLog, type Refused} from './refusals.js'
 import {sleep} from '../sleep.js'
@@ -25,10 +28,6 @@ export interface HttpSourceOptions {
   refusals?: RefusalLog
 }
 
-export function keyPath(key: string): string {
-  return key.split('/').map(encodeURIComponent).join('/')
-}
-
 export class HttpSource implements Source {
   readonly description: string
   private readonly known = new Map<string, number>()
@@ -37,51 +36,39 @@ export class HttpSource implements Source {
   private heartbeat?: NodeJS.Timeout
   private stopped = false
 
+  private readonly client: ApiClient
+
   constructor(private readonly options: HttpSourceOptions) {
     this.description = options.url
+    this.client = new ApiClient({
+      server: options.url,
+      token: options.token,
+      timeoutMs: options.requestTimeoutMs ?? 5000,
+      unreachableHint: 'is serve running there? check source in the agent config',
+      checkAnswers: true,
+    })
   }
 
-  private async request(method: string, path: string, body?: unknown, timeoutMs = this.options.requestTimeoutMs ?? 5000): Promise<Response> {
-    const headers: Record<string, string> = {}
-    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
-    if (body !== undefined) headers['content-type'] = 'application/json'
+  /** A request of this source: it stops with the source, and serve's refusal is said in the agent's words. */
+  private async call<T>(what: Refused, subject: string, request: (signal: AbortSignal) => Promise<T>): Promise<T> {
     try {
-      return await fetch(`${this.options.url}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.stopController.signal]),
-      })
+      return await request(this.stopController.signal)
     } catch (error) {
-      throw unavailable(`center ${this.options.url} is unreachable (${(error as Error).name === 'TimeoutError' ? 'timed out' : (error as Error).message})`)
+      if (!isRefusal(error)) throw error
+      // serve's hint is for a person at a terminal ("pass --token"); an agent is fixed in its config.
+      const {env} = this.options
+      throw refusal(
+        `serve refused this agent's ${subject} (HTTP ${error.status}: ${error.message})`,
+        error.code === 'unauthorized'
+          ? `set token in the agent config to a valid token of role agent (stconf token create <name> --role agent --env ${env})`
+          : `give the agent a token of role agent that covers env ${env}${what === 'report' ? ` and host ${this.options.instance}` : ''} (stconf token create <name> --role agent --env ${env})`,
+      )
     }
   }
 
-  private async fail(response: Response, what: Refused, subject: string): Promise<never> {
-    let body: {error?: string; message?: string; hint?: string} = {}
-    try {
-      body = (await response.json()) as typeof body
-    } catch {
-      // not JSON
-    }
-
-    const error = fromHttp(response.status, body)
-    if (!isRefusal(error)) throw error
-    // serve's hint is for a person at a terminal ("pass --token"); an agent is fixed in its config.
+  private async watch(keys: Record<string, number>, timeoutMs: number): Promise<WatchAnswer['changed']> {
     const {env} = this.options
-    const message = `serve refused this agent's ${subject} (HTTP ${response.status}: ${error.message})`
-    throw refusal(
-      message,
-      error.code === 'unauthorized'
-        ? `set token in the agent config to a valid token of role agent (stconf token create <name> --role agent --env ${env})`
-        : `give the agent a token of role agent that covers env ${env}${what === 'report' ? ` and host ${this.options.instance}` : ''} (stconf token create <name> --role agent --env ${env})`,
-    )
-  }
-
-  private async watch(keys: Record<string, number>, timeoutMs: number): Promise<Array<{key: string; meta: VersionMeta | null}>> {
-    const response = await this.request('POST', `/api/v1/watch/${this.options.env}`, {keys, timeoutMs}, timeoutMs + 10_000)
-    if (!response.ok) await this.fail(response, 'read', `watch of env ${this.options.env}`)
-    const {changed} = (await response.json()) as {changed: Array<{key: string; meta: VersionMeta | null}>}
+    const changed = await this.call('read', `watch of env ${env}`, (signal) => this.client.watch(env, keys, timeoutMs, {signal}))
     for (const {key, meta} of changed) this.known.set(key, meta?.version ?? 0)
     return changed
   }
@@ -136,22 +123,19 @@ export class HttpSource implements Source {
   }
 
   async fetch(key: string): Promise<Current | null> {
+    const {env} = this.options
     for (let attempt = 1; ; attempt++) {
-      const response = await this.request('GET', `/api/v1/config/${this.options.env}/${keyPath(key)}`)
-      if (response.status === 404) {
-        await response.body?.cancel()
-        return null
+      let answer
+      try {
+        answer = await this.call('read', `read of ${env}/${key}`, (signal) => this.client.getConfig(env, key, undefined, {signal}))
+      } catch (error) {
+        if (isStconfError(error) && error.code === 'not-found') return null
+        throw error
       }
 
-      if (!response.ok) await this.fail(response, 'read', `read of ${this.options.env}/${key}`)
-      const content = Buffer.from(await response.arrayBuffer())
-      const version = Number(response.headers.get('x-stconf-version'))
-      const expected = response.headers.get('x-stconf-sha256') ?? ''
-      if (Number.isSafeInteger(version) && version > 0 && sha256(content) === expected) {
-        const meta: VersionMeta = {version, sha256: expected, size: content.length, author: '', message: '', time: '', kind: 'push'}
-        return {meta, content}
-      }
-
+      const {meta, content} = answer
+      // The headers name the version and its sha256; the message is in history, which agents do not read.
+      if (sha256(content) === meta.sha256) return {meta: {...meta, message: ''}, content}
       if (attempt >= 5) throw unavailable(`${key}: the center's content does not match its sha256 header; retrying later`)
       await sleep(100 * attempt)
     }
@@ -160,12 +144,8 @@ export class HttpSource implements Source {
   async report(report: InstanceReport): Promise<void> {
     this.lastReport = report
     if (this.stopped) return
-    const response = await this.request('PUT', `/api/v1/instances/${this.options.env}/${encodeURIComponent(this.options.instance)}`, {
-      ...report,
-      intervalMs: this.options.heartbeatMs,
-    })
-    if (!response.ok) await this.fail(response, 'report', `instance report for ${this.options.env}/${this.options.instance}`)
-    await response.body?.cancel()
+    const {env, instance, heartbeatMs} = this.options
+    await this.call('report', `instance report for ${env}/${instance}`, (signal) => this.client.heartbeat(env, instance, {...report, intervalMs: heartbeatMs}, {signal}))
   }
 
   async stop(final?: InstanceReport): Promise<void> {
@@ -175,17 +155,9 @@ export class HttpSource implements Source {
     this.stopController.abort()
     // Never reported (a dry run): the instance entry on serve, if any, is another agent's to withdraw.
     if (!this.lastReport && !final) return
-    const headers: Record<string, string> = {'content-type': 'application/json'}
-    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
     try {
       // DELETE with the last report: serve lists the instance as stopped (a clean stop), with what it applied.
-      const response = await fetch(`${this.options.url}/api/v1/instances/${this.options.env}/${encodeURIComponent(this.options.instance)}`, {
-        method: 'DELETE',
-        headers,
-        body: JSON.stringify(final ? {report: final} : {}),
-        signal: AbortSignal.timeout(2000),
-      })
-      await response.body?.cancel()
+      await this.client.withdraw(this.options.env, this.options.instance, final, {timeoutMs: 2000})
     } catch {
       // serve is down: it will show us offline after missed heartbeats
     }

@@ -1,12 +1,12 @@
 // `stconf status`: what every instance applied, one row per (instance, file), grouped by host, and
 // the fleet's verdict (exit 0 converged, 7 failed, 8 not converged; fleet.ts).
+import type {FileStatus, ForgetAnswer, InstanceState, LastChange} from '../api/contract.js'
 import type {ApiClient} from '../client/api-client.js'
 import {assertKnownEnv} from '../client/operations.js'
 import {StconfError} from '../errors.js'
-import {sortByHost, verdictOf, type InstanceState, type InstanceView, type Verdict} from '../fleet.js'
+import {sortByHost, verdictOf, type Verdict} from '../fleet.js'
 import {validateEnv, validateInstanceName, validateKey} from '../model.js'
 import {formatChangeShort} from './file-diff.js'
-import type {FileStatus, LastChange} from './types.js'
 
 export interface StatusRow {
   instance: string
@@ -41,8 +41,7 @@ export interface StatusAnswer {
 export async function fetchStatus(client: ApiClient, env: string, key?: string): Promise<StatusAnswer> {
   validateEnv(env)
   if (key !== undefined) validateKey(key)
-  const query = key ? `?key=${encodeURIComponent(key)}` : ''
-  const {instances} = await client.json<{instances: InstanceView[]}>('GET', `/api/v1/instances/${env}${query}`)
+  const instances = await client.instances(env, key)
   if (instances.length === 0) await assertKnownEnv(client, env) // an env typo is not an empty fleet
   const rows: StatusRow[] = []
   for (const instance of sortByHost(instances)) {
@@ -94,10 +93,10 @@ export function verdictError(verdict: Verdict, env: string): StconfError | undef
   return undefined
 }
 
-export async function forgetInstance(client: ApiClient, env: string, instance: string): Promise<{forgotten: string; env: string}> {
+export async function forgetInstance(client: ApiClient, env: string, instance: string): Promise<ForgetAnswer> {
   validateEnv(env)
   validateInstanceName(instance)
-  return client.json('POST', `/api/v1/instances/${env}/${encodeURIComponent(instance)}/forget`, '{}')
+  return client.forget(env, instance)
 }
 
 function stateCell(row: StatusRow): string {

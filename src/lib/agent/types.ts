@@ -1,43 +1,9 @@
 // Shapes shared by the agent, its sources, serve's agent routes and `stconf status`.
+import type {InstanceReport} from '../api/contract.js'
 import type {VersionMeta} from '../model.js'
-import type {ChangeStat} from './file-diff.js'
 
-export type FileStatus = 'ok' | 'check-failed' | 'reload-failed' | 'pending' | 'error'
-
-/** What one agent says about one of its files. */
-export interface FileReport {
-  key: string
-  dest: string
-  /** the version now in place (null: none applied yet) */
-  version: number | null
-  sha256: string | null
-  status: FileStatus
-  appliedAt: string | null
-  /** the last error, null when the last attempt went well */
-  error: string | null
-  /** the version whose check or reload failed (not retried until a newer one), null when none */
-  failedVersion?: number | null
-  /** what the last applied change did to the file (since the agent started; absent from older agents) */
-  lastChange?: LastChange | null
-}
-
-/** The diff stat of one applied version: `+2 -1` lines, or the sizes of a binary or large file. */
-export interface LastChange extends ChangeStat {
-  version: number
-}
-
-/** The instance report: an ephemeral znode (zk source) or a heartbeat body (http source). */
-export interface InstanceReport {
-  /** the instance name: <host>, <host>@<app> or <host>@<app>.<n> (model.ts) */
-  instance: string
-  host: string
-  app?: string
-  pid: number
-  agentVersion: string
-  startedAt: string
-  updatedAt: string
-  files: FileReport[]
-}
+// The report's shapes are wire types: defined once, in the API contract.
+export type {FileReport, FileStatus, InstanceReport, LastChange} from '../api/contract.js'
 
 export interface Current {
   meta: VersionMeta

@@ -7,6 +7,7 @@ import {writeFileAtomic} from '../fs-atomic.js'
 import {fileError} from '../fs-errors.js'
 import {sha256, validateEnv, validateKey, type VersionMeta} from '../model.js'
 import {closest} from '../suggest.js'
+import type {ContentMeta, DiffResult, DiffSide} from '../api/contract.js'
 import type {ApiClient, AuditEntry, AuditFilter, EnvEntry, KeyEntry, PushAnswer} from './api-client.js'
 
 export interface Target {
@@ -110,7 +111,7 @@ export async function pullFile(
   client: ApiClient,
   {env, key}: Target,
   options: {version?: number; output?: string; force?: boolean},
-): Promise<{meta: VersionMeta; content: Buffer; path?: string}> {
+): Promise<{meta: ContentMeta; content: Buffer; path?: string}> {
   const {meta, content} = await inKnownEnv(client, env, () => client.getConfig(env, key, options.version))
   const output = options.output ?? key
   if (output === '-') return {meta, content}
@@ -124,7 +125,7 @@ export async function pullFile(
   return {meta, content, path: resolve(output)}
 }
 
-async function refuseLocalEdits(client: ApiClient, {env, key}: Target, output: string, pulled: {meta: VersionMeta; content: Buffer}): Promise<void> {
+async function refuseLocalEdits(client: ApiClient, {env, key}: Target, output: string, pulled: {meta: ContentMeta; content: Buffer}): Promise<void> {
   let local: Buffer
   try {
     local = await readFile(output)
@@ -166,12 +167,9 @@ async function differingLines(a: Buffer, b: Buffer): Promise<number> {
   return Math.max(count, 1) // bytes differ even when no line does (line endings, a final newline)
 }
 
-export interface DiffResult {
-  equal: boolean
-  patch: string
-}
+export type {DiffResult} from '../api/contract.js'
 
-export async function unifiedDiff(oldName: string, oldBytes: Buffer, newName: string, newBytes: Buffer): Promise<DiffResult> {
+export async function unifiedDiff(oldName: string, oldBytes: Buffer, newName: string, newBytes: Buffer): Promise<{equal: boolean; patch: string}> {
   if (oldBytes.equals(newBytes)) return {equal: true, patch: ''}
   const {createTwoFilesPatch} = await import('diff')
   const patch = createTwoFilesPatch(oldName, newName, oldBytes.toString('utf8'), newBytes.toString('utf8'), '', '', {context: 3})
@@ -185,23 +183,29 @@ export type DiffMode =
   | {kind: 'versions'; from: number; to?: number}
   | {kind: 'envs'; against: string}
 
+/** The diff of two sides of a key (the center is the "-" side); `--json` prints it as it is. */
 export async function diffKey(client: ApiClient, {env, key}: Target, mode: DiffMode): Promise<DiffResult> {
+  const inCenter = (inEnv: string, version: number): DiffSide => ({kind: 'center', env: inEnv, key, version: version || null})
   if (mode.kind === 'versions') {
     const from = await inKnownEnv(client, env, () => client.getConfig(env, key, mode.from))
     const to = await client.getConfig(env, key, mode.to)
-    return unifiedDiff(`${env}/${key}@${from.meta.version}`, from.content, `${env}/${key}@${to.meta.version}`, to.content)
+    const diff = await unifiedDiff(`${env}/${key}@${from.meta.version}`, from.content, `${env}/${key}@${to.meta.version}`, to.content)
+    return {...diff, from: inCenter(env, from.meta.version), to: inCenter(env, to.meta.version)}
   }
 
   if (mode.kind === 'envs') {
     const against = validateEnv(mode.against)
     const ours = await inKnownEnv(client, env, () => client.getConfig(env, key))
     const theirs = await fetchOrEmpty(client, against, key)
-    return unifiedDiff(`${env}/${key}@${ours.meta.version}`, ours.content, `${against}/${key}@${theirs.version || 'none'}`, theirs.content)
+    const diff = await unifiedDiff(`${env}/${key}@${ours.meta.version}`, ours.content, `${against}/${key}@${theirs.version || 'none'}`, theirs.content)
+    return {...diff, from: inCenter(env, ours.meta.version), to: inCenter(against, theirs.version)}
   }
 
-  const local = await readLocal(mode.file ?? key)
+  const file = mode.file ?? key
+  const local = await readLocal(file)
   const center = await fetchOrEmpty(client, env, key)
-  return unifiedDiff(`center ${env}/${key}@${center.version || 'none'}`, center.content, `local ${mode.file ?? key}`, local)
+  const diff = await unifiedDiff(`center ${env}/${key}@${center.version || 'none'}`, center.content, `local ${file}`, local)
+  return {...diff, from: inCenter(env, center.version), to: {kind: 'local', path: file === '-' ? '-' : resolve(file)}}
 }
 
 async function fetchOrEmpty(client: ApiClient, env: string, key: string): Promise<{version: number; content: Buffer}> {

@@ -2,7 +2,7 @@
 // the key has applied the version or failed it. Waiting is serve's long-poll (GET /api/v1/rollout),
 // answered when a receipt changes; the client never polls instances.
 import {StconfError} from '../errors.js'
-import type {Receipt} from '../fleet.js'
+import type {Receipt} from '../api/contract.js'
 import type {ApiClient} from './api-client.js'
 
 /** How long one long-poll is held at most; the overall limit is the caller's timeout. */

@@ -5,60 +5,24 @@
 // Routes get services (the center, the instance registry), never the ZooKeeper client. The operator
 // side (listing instances, forgetting, waiting for a rollout) is in instance-routes.ts.
 import type {FastifyInstance, FastifyRequest} from 'fastify'
-import {z} from 'zod'
-import type {InstanceReport} from '../agent/types.js'
+import {
+  heartbeatRequest,
+  watchRequest,
+  withdrawRequest,
+  type HeartbeatAnswer,
+  type InstanceReport,
+  type ReportBody,
+  type WatchAnswer,
+  type WithdrawAnswer,
+} from '../api/contract.js'
 import {badInput} from '../errors.js'
-import {parseInstanceName, validateEnv, validateInstanceName, validateKey, type VersionMeta} from '../model.js'
+import {parseInstanceName, validateEnv, validateInstanceName, validateKey} from '../model.js'
 import type {CenterApi, RouteContext} from './center-types.js'
 import type {InstanceRegistry} from './instance-registry.js'
 import {parseJsonBody} from './json-body.js'
 import {LongPolls} from './long-poll.js'
 
-/** The instance view moved to fleet.ts (shared by serve and the CLI); kept here for older imports. */
-export type {InstanceView} from '../fleet.js'
-
 const MAX_WATCH_MS = 60_000
-
-const watchBody = z.strictObject({
-  keys: z.record(z.string(), z.number().int().min(-1)),
-  timeoutMs: z.number().int().min(0).optional(),
-})
-
-const fileReport = z.object({
-  key: z.string(),
-  dest: z.string(),
-  version: z.number().int().nullable(),
-  sha256: z.string().nullable(),
-  status: z.enum(['ok', 'check-failed', 'reload-failed', 'pending', 'error']),
-  appliedAt: z.string().nullable(),
-  error: z.string().nullable(),
-  failedVersion: z.number().int().nullable().optional(),
-  lastChange: z
-    .object({
-      version: z.number().int(),
-      kind: z.enum(['text', 'binary', 'large']),
-      added: z.number().int().nullable(),
-      removed: z.number().int().nullable(),
-      bytesBefore: z.number().int().nullable(),
-      bytesAfter: z.number().int(),
-    })
-    .nullable()
-    .optional(),
-})
-
-const report = z.object({
-  instance: z.string().optional(), // the route's name is the truth; older agents did not send it
-  host: z.string(),
-  app: z.string().optional(),
-  pid: z.number().int(),
-  agentVersion: z.string(),
-  startedAt: z.string(),
-  updatedAt: z.string(),
-  files: z.array(fileReport).max(10_000),
-})
-
-const heartbeatBody = report.extend({intervalMs: z.number().int().positive().max(3_600_000)})
-const withdrawBody = z.object({report: report.optional()})
 
 export interface AgentRouteServices {
   center: CenterApi
@@ -69,7 +33,7 @@ export interface AgentRouteServices {
 type InstanceParams = {Params: {env: string; instance: string}}
 
 /** The report as the route names it: <host>[@<app>[.<n>]] decides host and app, not the body. */
-function reportOf(instance: string, body: z.infer<typeof report>): InstanceReport {
+function reportOf(instance: string, body: ReportBody): InstanceReport {
   for (const file of body.files) validateKey(file.key)
   const name = parseInstanceName(instance)
   const {app: _app, ...rest} = body
@@ -83,10 +47,10 @@ export async function registerAgentRoutes(app: FastifyInstance, services: AgentR
   const authorizeReporter = (request: FastifyRequest<InstanceParams>) =>
     services.authorize(request.headers, 'report', {env: request.params.env, host: request.params.instance})
 
-  app.post('/api/v1/watch/:env', async (request: FastifyRequest<{Params: {env: string}}>, reply) => {
+  app.post('/api/v1/watch/:env', async (request: FastifyRequest<{Params: {env: string}}>, reply): Promise<WatchAnswer> => {
     services.authorize(request.headers, 'read', request.params)
     const env = validateEnv(request.params.env)
-    const body = parseJsonBody(request.body, watchBody)
+    const body = parseJsonBody(request.body, watchRequest)
     const keys = Object.entries(body.keys)
     if (keys.length > 10_000) throw badInput('too many keys in one watch', 'at most 10000')
     for (const [key] of keys) validateKey(key)
@@ -94,8 +58,8 @@ export async function registerAgentRoutes(app: FastifyInstance, services: AgentR
     const timeoutMs = Math.min(body.timeoutMs ?? 30_000, MAX_WATCH_MS)
 
     // -1: "unknown", always answered; a missing key counts as version 0.
-    const differing = async (only?: string[]): Promise<Array<{key: string; meta: VersionMeta | null}>> => {
-      const changed: Array<{key: string; meta: VersionMeta | null}> = []
+    const differing = async (only?: string[]): Promise<WatchAnswer['changed']> => {
+      const changed: WatchAnswer['changed'] = []
       await Promise.all(
         (only ?? [...wanted.keys()]).map(async (key) => {
           const meta = await center.meta(env, key)
@@ -140,19 +104,19 @@ export async function registerAgentRoutes(app: FastifyInstance, services: AgentR
     }
   })
 
-  app.put('/api/v1/instances/:env/:instance', async (request: FastifyRequest<InstanceParams>) => {
+  app.put('/api/v1/instances/:env/:instance', async (request: FastifyRequest<InstanceParams>): Promise<HeartbeatAnswer> => {
     authorizeReporter(request)
     const env = validateEnv(request.params.env)
-    const {intervalMs, ...body} = parseJsonBody(request.body, heartbeatBody)
+    const {intervalMs, ...body} = parseJsonBody(request.body, heartbeatRequest)
     await instances.heartbeat(env, reportOf(request.params.instance, body), intervalMs)
     return {ok: true}
   })
 
-  app.delete('/api/v1/instances/:env/:instance', async (request: FastifyRequest<InstanceParams>) => {
+  app.delete('/api/v1/instances/:env/:instance', async (request: FastifyRequest<InstanceParams>): Promise<WithdrawAnswer> => {
     authorizeReporter(request)
     const env = validateEnv(request.params.env)
     const instance = validateInstanceName(request.params.instance)
-    const body = request.body === undefined || (Buffer.isBuffer(request.body) && request.body.length === 0) ? {} : parseJsonBody(request.body, withdrawBody)
+    const body = request.body === undefined || (Buffer.isBuffer(request.body) && request.body.length === 0) ? {} : parseJsonBody(request.body, withdrawRequest)
     const final = body.report ? reportOf(instance, body.report) : undefined
     return {removed: await instances.withdraw(env, instance, final)}
   })

@@ -1,7 +1,26 @@
-// HTTP API of `stconf serve` (documented in docs/api.md). Routes translate HTTP to Center calls;
-// every error leaves as JSON {error, message, hint?} with a proper status code.
+// HTTP API of `stconf serve` (documented in docs/api.md; its shapes are api/contract.ts). Routes
+// check what arrives against the contract's schemas and translate HTTP to Center calls; every error
+// leaves as JSON {error, message, hint?} with a proper status code.
 import Fastify, {type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify'
-import {z} from 'zod'
+import {
+  auditQuery,
+  configQuery,
+  historyQuery,
+  keysQuery,
+  rollbackRequest,
+  tokenCreateRequest,
+  type AuditAnswer,
+  type CreatedToken,
+  type EnvsAnswer,
+  type ErrorBody,
+  type HealthAnswer,
+  type HistoryAnswer,
+  type KeysAnswer,
+  type PushAnswer,
+  type RevokeAnswer,
+  type TokensAnswer,
+} from '../api/contract.js'
+import {decodeText, MESSAGE_HEADER, metaHeaders} from '../api/wire.js'
 import {badInput, isStconfError, StconfError} from '../errors.js'
 import {checkSize, formatBytes, parseVersion, validateEnv, validateKey, type VersionMeta} from '../model.js'
 import {registerAgentRoutes} from './agent-routes.js'
@@ -9,7 +28,7 @@ import type {EventHub} from './event-hub.js'
 import {registerEventRoutes} from './events-routes.js'
 import {registerInstanceRoutes} from './instance-routes.js'
 import type {InstanceRegistry} from './instance-registry.js'
-import {parseJsonBody} from './json-body.js'
+import {parseJsonBody, parseQuery} from './json-body.js'
 import type {Center} from './center.js'
 import type {RouteContext} from './center-types.js'
 import type {AuditQuery, AuditStore} from './storage-types.js'
@@ -30,40 +49,15 @@ export interface AppOptions {
 
 type KeyParams = {env: string; '*': string}
 
-const rollbackBody = z.object({to: z.number().int().positive(), message: z.string().max(1000).optional()}).strict()
-const tokenBody = z
-  .object({
-    name: z.string(),
-    role: z.enum(['viewer', 'agent', 'operator', 'admin']),
-    envs: z.array(z.string()).max(100).optional(),
-    hosts: z.array(z.string()).max(100).optional(),
-  })
-  .strict()
-
 function target(params: KeyParams): {env: string; key: string} {
   return {env: validateEnv(params.env), key: validateKey(params['*'])}
 }
 
-function versionHeaders(reply: FastifyReply, meta: VersionMeta): FastifyReply {
-  return reply
-    .header('content-type', 'application/octet-stream')
-    .header('x-stconf-version', String(meta.version))
-    .header('x-stconf-sha256', meta.sha256)
-    .header('x-stconf-author', encodeURIComponent(meta.author))
-    .header('x-stconf-time', meta.time)
-    .header('x-stconf-kind', meta.kind)
-    .header('etag', `"${meta.version}"`)
+function sendContent(reply: FastifyReply, meta: VersionMeta, content: Buffer): FastifyReply {
+  return reply.header('content-type', 'application/octet-stream').headers(metaHeaders(meta)).send(content)
 }
 
-function decodeHeader(value: string | string[] | undefined): string {
-  const raw = Array.isArray(value) ? value[0] : value
-  if (!raw) return ''
-  try {
-    return decodeURIComponent(raw)
-  } catch {
-    return raw
-  }
-}
+const errorBody = (code: string, message: string, hint?: string): ErrorBody => ({error: code, message, ...(hint ? {hint} : {})})
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const {center, tokens, audit, maxBytes} = options
@@ -86,42 +80,42 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error: unknown, _request, reply) => {
     if (isStconfError(error)) {
-      return reply.status(error.status).send({error: error.code, message: error.message, ...(error.hint ? {hint: error.hint} : {})})
+      return reply.status(error.status).send(errorBody(error.code, error.message, error.hint))
     }
 
     const fastifyError = error as {statusCode?: number; code?: string; message?: string}
     if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply
-        .status(413)
-        .send({error: 'too-large', message: `content is over the limit of ${maxBytes} bytes (${formatBytes(maxBytes)})`})
+      return reply.status(413).send(errorBody('too-large', `content is over the limit of ${maxBytes} bytes (${formatBytes(maxBytes)})`))
     }
 
     if (fastifyError.statusCode && fastifyError.statusCode < 500) {
-      return reply.status(fastifyError.statusCode).send({error: 'bad-input', message: fastifyError.message})
+      return reply.status(fastifyError.statusCode).send(errorBody('bad-input', fastifyError.message ?? `HTTP ${fastifyError.statusCode}`))
     }
 
-    return reply.status(500).send({error: 'internal', message: `internal error: ${fastifyError.message ?? String(error)}`})
+    return reply.status(500).send(errorBody('internal', `internal error: ${fastifyError.message ?? String(error)}`))
   })
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({error: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}`}),
+    reply.status(404).send(errorBody('not-found', `no route ${request.method} ${request.url.split('?')[0]}`)),
   )
 
   app.get('/healthz', async (_request, reply) => {
     const zkUp = options.zk ? options.zk.connected : true
-    return reply.status(zkUp ? 200 : 503).send({ok: zkUp, mode: center.mode, ...(options.zk ? {zookeeper: zkUp ? 'connected' : 'unreachable'} : {})})
+    const health: HealthAnswer = {ok: zkUp, mode: center.mode, ...(options.zk ? {zookeeper: zkUp ? 'connected' : 'unreachable'} : {})}
+    return reply.status(zkUp ? 200 : 503).send(health)
   })
 
-  app.get('/api/v1/config/:env/*', async (request: FastifyRequest<{Params: KeyParams; Querystring: {version?: string}}>, reply) => {
+  app.get('/api/v1/config/:env/*', async (request: FastifyRequest<{Params: KeyParams}>, reply) => {
     authorize(request.headers, 'read', request.params)
     const {env, key} = target(request.params)
-    if (request.query.version !== undefined) {
-      const {meta, content} = await center.versionContent(env, key, parseVersion(request.query.version))
-      return versionHeaders(reply, meta).send(content)
+    const query = parseQuery(request.query, configQuery)
+    if (query.version !== undefined) {
+      const {meta, content} = await center.versionContent(env, key, parseVersion(query.version))
+      return sendContent(reply, meta, content)
     }
 
     const current = await center.current(env, key)
     if (!current) throw new StconfError('not-found', `no key ${key} in env ${env}`, `see \`stconf ls --env ${env}\``)
-    return versionHeaders(reply, current.meta).send(current.content)
+    return sendContent(reply, current.meta, current.content)
   })
 
   app.put('/api/v1/config/:env/*', async (request: FastifyRequest<{Params: KeyParams}>, reply) => {
@@ -131,64 +125,66 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     checkSize(content, maxBytes)
     const ifMatch = request.headers['if-match']
     const expectVersion = ifMatch === undefined ? undefined : parseExpect(String(ifMatch))
-    const result = await center.push({env, key, content, author: caller.name, message: decodeHeader(request.headers['x-stconf-message']), expectVersion})
-    return reply
-      .status(result.changed ? 201 : 200)
-      .header('etag', `"${result.meta.version}"`)
-      .send({changed: result.changed, env, key, ...result.meta, ...(result.createdEnv ? {createdEnv: true} : {})})
+    const result = await center.push({env, key, content, author: caller.name, message: decodeText(request.headers[MESSAGE_HEADER]), expectVersion})
+    const answer: PushAnswer = {changed: result.changed, env, key, ...result.meta, ...(result.createdEnv ? {createdEnv: true} : {})}
+    return reply.status(result.changed ? 201 : 200).header('etag', `"${result.meta.version}"`).send(answer)
   })
 
-  app.get('/api/v1/history/:env/*', async (request: FastifyRequest<{Params: KeyParams; Querystring: {limit?: string}}>) => {
+  app.get('/api/v1/history/:env/*', async (request: FastifyRequest<{Params: KeyParams}>): Promise<HistoryAnswer> => {
     authorize(request.headers, 'view', request.params)
     const {env, key} = target(request.params)
-    const limit = request.query.limit === undefined ? 100 : parseVersion(request.query.limit, 'limit')
+    const query = parseQuery(request.query, historyQuery)
+    const limit = query.limit === undefined ? 100 : parseVersion(query.limit, 'limit')
     return {env, key, versions: await center.historyOf(env, key, limit)}
   })
 
   app.post('/api/v1/rollback/:env/*', async (request: FastifyRequest<{Params: KeyParams}>, reply) => {
     const caller = authorize(request.headers, 'write', request.params)
     const {env, key} = target(request.params)
-    const body = parseJsonBody(request.body, rollbackBody)
+    const body = parseJsonBody(request.body, rollbackRequest)
     const result = await center.rollback(env, key, body.to, caller.name, body.message)
-    return reply.status(result.changed ? 201 : 200).send({changed: result.changed, env, key, ...result.meta})
+    const answer: PushAnswer = {changed: result.changed, env, key, ...result.meta}
+    return reply.status(result.changed ? 201 : 200).send(answer)
   })
 
-  app.get('/api/v1/keys/:env', async (request: FastifyRequest<{Params: {env: string}; Querystring: {prefix?: string}}>) => {
+  app.get('/api/v1/keys/:env', async (request: FastifyRequest<{Params: {env: string}}>): Promise<KeysAnswer> => {
     authorize(request.headers, 'read', request.params)
     const env = validateEnv(request.params.env)
-    const prefix = request.query.prefix ? request.query.prefix.replace(/\/?$/, '/') : ''
+    const query = parseQuery(request.query, keysQuery)
+    const prefix = query.prefix ? query.prefix.replace(/\/?$/, '/') : ''
     const keys = (await center.list(env)).filter((k) => k.key.startsWith(prefix))
     return {env, keys: keys.map(({key, meta}) => ({key, ...meta}))}
   })
 
-  app.get('/api/v1/envs', async (request) => {
+  app.get('/api/v1/envs', async (request): Promise<EnvsAnswer> => {
     // Whoever may read keys may learn which envs exist; an env-scoped token, its own envs only.
     const caller = authorize(request.headers, 'read')
     const envs = await center.envs()
     return {envs: caller.envs ? envs.filter((entry) => caller.envs!.includes(entry.env)) : envs}
   })
 
-  app.get('/api/v1/audit', async (request: FastifyRequest<{Querystring: Record<string, string | undefined>}>) => {
+  app.get('/api/v1/audit', async (request): Promise<AuditAnswer> => {
     const caller = authorize(request.headers, 'view')
     // An env-scoped token sees the entries of its envs only (audit spans every env), filtered before the limit.
     return {entries: await audit.list({...parseAuditQuery(request.query), ...(caller.envs ? {envs: caller.envs} : {})})}
   })
 
-  app.get('/api/v1/tokens', async (request) => {
+  app.get('/api/v1/tokens', async (request): Promise<TokensAnswer> => {
     authorize(request.headers, 'admin')
     return {tokens: tokens.list()}
   })
 
   app.post('/api/v1/tokens', async (request, reply) => {
     const caller = authorize(request.headers, 'admin')
-    const body = parseJsonBody(request.body, tokenBody)
+    const body = parseJsonBody(request.body, tokenCreateRequest)
     const token = await tokens.create(body.name, body.role, {envs: body.envs, hosts: body.hosts})
     const scope = [body.envs?.length ? `envs ${body.envs.join(',')}` : '', body.hosts?.length ? `hosts ${body.hosts.join(',')}` : ''].filter(Boolean)
     await audit.record({actor: caller.name, action: 'token-create', detail: `${body.name} (${[body.role, ...scope].join('; ')})`})
-    return reply.status(201).send({name: body.name, role: body.role, ...(body.envs?.length ? {envs: body.envs} : {}), ...(body.hosts?.length ? {hosts: body.hosts} : {}), token})
+    const created: CreatedToken = {name: body.name, role: body.role, ...(body.envs?.length ? {envs: body.envs} : {}), ...(body.hosts?.length ? {hosts: body.hosts} : {}), token}
+    return reply.status(201).send(created)
   })
 
-  app.delete('/api/v1/tokens/:name', async (request: FastifyRequest<{Params: {name: string}}>) => {
+  app.delete('/api/v1/tokens/:name', async (request: FastifyRequest<{Params: {name: string}}>): Promise<RevokeAnswer> => {
     const caller = authorize(request.headers, 'admin')
     await tokens.revoke(request.params.name)
     await audit.record({actor: caller.name, action: 'token-revoke', detail: request.params.name})
@@ -201,12 +197,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app
 }
 
-const AUDIT_PARAMS = new Set(['since', 'limit', 'env', 'key', 'actor', 'action'])
+const AUDIT_PARAMS = Object.keys(auditQuery.shape)
 
 /** GET /api/v1/audit's query parameters; every one given narrows the result. */
-function parseAuditQuery(raw: Record<string, string | undefined>): AuditQuery {
-  const unknown = Object.keys(raw).find((name) => !AUDIT_PARAMS.has(name))
-  if (unknown) throw badInput(`unknown audit filter "${unknown}"`, `filters: ${[...AUDIT_PARAMS].join(', ')}`)
+function parseAuditQuery(params: unknown): AuditQuery {
+  const unknown = Object.keys(params ?? {}).find((name) => !AUDIT_PARAMS.includes(name))
+  if (unknown) throw badInput(`unknown audit filter "${unknown}"`, `filters: ${AUDIT_PARAMS.join(', ')}`)
+  const raw = parseQuery(params, auditQuery)
   const query: AuditQuery = {limit: raw.limit === undefined ? 1000 : parseVersion(raw.limit, 'limit')}
   if (raw.since !== undefined) {
     query.since = new Date(raw.since)

@@ -1,7 +1,8 @@
 // The contract between the HTTP layer (routes) and the center's logic (center.ts).
+import type {Role} from '../api/contract.js'
 import type {VersionKind, VersionMeta} from '../model.js'
 
-export type Role = 'viewer' | 'agent' | 'operator' | 'admin'
+export type {Role} from '../api/contract.js'
 
 /** What a route does; tokens.ts holds the one table of which roles may do it. */
 export type Action = 'read' | 'view' | 'report' | 'write' | 'admin'

@@ -1,11 +1,13 @@
 // The center's logic: versions, history, audit. The HTTP layer (app.ts) only translates to these calls.
 //
-// Write order for every change: store commit (ZooKeeper multi, or embedded blob + pointer; the blob is
-// written alongside) -> history and audit (appended side by side) -> answer. Agents see the change at
-// the store commit, so nothing else sits before it. The answer waits until history and audit are
-// fsynced, so an acknowledged push is durable. A crash after the store commit leaves history one
-// version behind; reconcile() at start fills it in (content and meta from the store), so a version
-// the store holds is never lost and a version number is never reused.
+// Write order for every change, and what a push waits for:
+// - embedded store: the commit is the key's history line (content inline), appended side by side
+//   with the audit entry: one fsync's wait. Nothing else is written, so nothing can fall out of step.
+// - ZooKeeper: the store commit (multi) -> history and audit (appended side by side) -> answer. Agents
+//   see the change at the multi, so nothing sits before it. A crash after the multi leaves history one
+//   version behind; reconcile() at start fills it in (content and meta from the store), so a version
+//   the store holds is never lost and a version number is never reused.
+// The answer waits until history and audit are fsynced, so an acknowledged push is durable.
 import {EventEmitter} from 'node:events'
 import {conflict, isStconfError, notFound} from '../errors.js'
 import {sha256, type VersionKind, type VersionMeta} from '../model.js'
@@ -16,6 +18,8 @@ import {KeyedLock} from '../keyed-lock.js'
 import type {AuditStore, HistoryStore} from './storage-types.js'
 
 export const OUT_OF_BAND_AUTHOR = 'zookeeper'
+
+type AuditInput = Parameters<AuditStore['record']>[0]
 
 export class Center implements CenterApi {
   private readonly events = new EventEmitter()
@@ -36,7 +40,8 @@ export class Center implements CenterApi {
 
   async start(): Promise<void> {
     await this.store.start()
-    await this.reconcile().catch(() => undefined) // ZooKeeper down: reconciled by the foreign scan later
+    if (this.store.commitsHistory) await this.settleUnstored()
+    else await this.reconcile().catch(() => undefined) // ZooKeeper down: reconciled by the foreign scan later
     this.store.watchForeign?.((change) => this.recordForeign(change))
   }
 
@@ -82,19 +87,14 @@ export class Center implements CenterApi {
   }
 
   async rollback(env: string, key: string, to: number, author: string, message?: string): Promise<PushResult> {
-    const target = await this.history.get(env, key, to)
-    if (!target) throw notFound(`${env}/${key} has no version ${to}`, `see \`stconf history ${key} --env ${env}\``)
-    const content = await this.history.getBlob(target.sha256)
-    if (!content) throw new Error(`blob of ${env}/${key} version ${to} is missing`)
+    const {content} = await this.versionContent(env, key, to)
     return this.push({env, key, content, author, message: message ?? `rollback to version ${to}`, kind: 'rollback'})
   }
 
   async versionContent(env: string, key: string, version: number): Promise<{meta: VersionMeta; content: Buffer}> {
-    const meta = await this.history.get(env, key, version)
-    if (!meta) throw notFound(`${env}/${key} has no version ${version}`, `see \`stconf history ${key} --env ${env}\``)
-    const content = await this.history.getBlob(meta.sha256)
-    if (!content) throw new Error(`blob of ${env}/${key} version ${version} is missing`)
-    return {meta, content}
+    const stored = await this.history.read(env, key, version)
+    if (!stored) throw notFound(`${env}/${key} has no version ${version}`, `see \`stconf history ${key} --env ${env}\``)
+    return stored
   }
 
   async historyOf(env: string, key: string, limit?: number): Promise<VersionMeta[]> {
@@ -114,24 +114,44 @@ export class Center implements CenterApi {
     const hash = sha256(content)
     if (current && current.sha256 === hash) return {changed: false, meta: current}
     const version = Math.max(currentVersion, await this.history.lastVersion(env, key)) + 1
-    const meta = this.newMeta(version, content, input.author, input.message, input.kind ?? 'push')
+    const meta = this.newMeta(version, hash, content.length, input.author, input.message, input.kind ?? 'push')
+    const entry = {actor: input.author, action: meta.kind, env, key, version, detail: input.message || undefined}
     // Only a new key can make a new env; the client says so, so a typo in --env is not silent.
     const createdEnv = !current && !(await this.store.envs()).includes(env)
-    // The blob is written beside the store commit, not after it: a blob is found only through a
-    // version that names it, so one left by a commit that failed is harmless.
-    const blob = this.history.putBlob(content)
     try {
-      await this.store.commit(env, key, content, meta, currentVersion)
+      if (this.store.commitsHistory) {
+        await this.commitBesideAudit(env, key, content, meta, currentVersion, entry)
+      } else {
+        await this.store.commit(env, key, content, meta, currentVersion)
+        await this.record(env, key, meta, content, entry)
+      }
     } catch (error) {
-      await blob.catch(() => undefined)
       if (isStconfError(error) && error.code === 'conflict') return 'raced'
       throw error
     }
 
-    await blob
-    await this.record(env, key, meta, {actor: input.author, action: meta.kind, env, key, version, detail: input.message || undefined})
     this.events.emit('change', {env, key, meta} satisfies ChangeEvent)
     return {changed: true, meta, ...(createdEnv ? {createdEnv} : {})}
+  }
+
+  /**
+   * The embedded store's commit (the key's history line) and the audit entry, side by side: one
+   * fsync's wait. Should the commit fail after the audit entry was written, a second entry says so
+   * (`push-failed`, naming the version and why), so the log never claims a version that is not
+   * stored; the version number is then free again, as the store never held it.
+   */
+  private async commitBesideAudit(env: string, key: string, content: Buffer, meta: VersionMeta, previous: number, entry: AuditInput): Promise<void> {
+    const [commit, audited] = await Promise.allSettled([this.store.commit(env, key, content, meta, previous), this.auditLog.record(entry)])
+    if (commit.status === 'rejected') {
+      if (audited.status === 'fulfilled') {
+        const why = commit.reason instanceof Error ? commit.reason.message : String(commit.reason)
+        await this.auditLog.record({...entry, action: `${entry.action}-failed`, detail: `not stored: ${why}`}).catch(() => undefined)
+      }
+
+      throw commit.reason
+    }
+
+    if (audited.status === 'rejected') throw audited.reason
   }
 
   /** A change made straight in ZooKeeper: record it as an out-of-band version (or audit a deletion). */
@@ -153,8 +173,7 @@ export class Center implements CenterApi {
       const hash = sha256(change.content)
       if (current?.sha256 === hash) return
       const version = Math.max(current?.version ?? 0, await this.history.lastVersion(env, key)) + 1
-      const meta = this.newMeta(version, change.content, OUT_OF_BAND_AUTHOR, 'changed in ZooKeeper, not through stconf', 'out-of-band')
-      await this.history.putBlob(change.content)
+      const meta = this.newMeta(version, hash, change.content.length, OUT_OF_BAND_AUTHOR, 'changed in ZooKeeper, not through stconf', 'out-of-band')
       try {
         await this.store.commitForeign!(change, meta, current?.version ?? 0)
       } catch (error) {
@@ -162,19 +181,40 @@ export class Center implements CenterApi {
         throw error
       }
 
-      await this.record(env, key, meta, {actor: OUT_OF_BAND_AUTHOR, action: 'out-of-band', env, key, version, detail: meta.message})
+      await this.record(env, key, meta, change.content, {actor: OUT_OF_BAND_AUTHOR, action: 'out-of-band', env, key, version, detail: meta.message})
       this.events.emit('change', {env, key, meta} satisfies ChangeEvent)
     })
   }
 
+  /**
+   * The embedded store writes a version's history line and its audit entry side by side, so a crash
+   * can leave the audit entry durable and the line not: a push that was never acknowledged. At start,
+   * each such entry among the newest (those in flight at a crash are the last ones written) gets a
+   * `push-failed` entry after it, so the audit never claims a version the store does not hold.
+   */
+  private async settleUnstored(): Promise<void> {
+    const recent = await this.auditLog.list({limit: 256})
+    const id = (e: AuditInput) => `${e.env}\n${e.key}\n${e.version}`
+    const settled = new Set(recent.filter((e) => e.action.endsWith('-failed')).map(id))
+    for (const entry of recent) {
+      const {env, key, version} = entry
+      if ((entry.action !== 'push' && entry.action !== 'rollback') || env === undefined || key === undefined || version === undefined) continue
+      if (settled.has(id(entry)) || ((await this.history.latest(env, key))?.version ?? 0) >= version) continue
+      const detail = 'not stored: serve stopped before this version was durable (it was never acknowledged)'
+      await this.auditLog.record({actor: 'stconf', action: `${entry.action}-failed`, env, key, version, detail})
+      settled.add(id(entry))
+    }
+  }
+
   /** Fill history with versions the store holds but history lacks (a crash between the two writes). */
   private async reconcile(): Promise<void> {
+    if (this.store.commitsHistory) return // the store is the history: nothing to fall behind
     for (const env of await this.store.envs()) {
       for (const {key, meta} of await this.store.list(env)) {
         if (meta.version <= (await this.history.lastVersion(env, key))) continue
         const current = await this.store.get(env, key)
-        if (current) await this.history.putBlob(current.content)
-        await this.record(env, key, meta, {actor: 'stconf', action: 'reconcile', env, key, version: meta.version, detail: 'recorded after a restart'})
+        if (!current) continue
+        await this.record(env, key, current.meta, current.content, {actor: 'stconf', action: 'reconcile', env, key, version: meta.version, detail: 'recorded after a restart'})
       }
     }
   }
@@ -185,12 +225,12 @@ export class Center implements CenterApi {
    * between them is caught by reconcile() at start: a missing history entry is filled in from the
    * store (with a `reconcile` audit entry), so no version the store holds is lost.
    */
-  private async record(env: string, key: string, meta: VersionMeta, entry: Parameters<AuditStore['record']>[0]): Promise<void> {
-    const results = await Promise.allSettled([this.history.append(env, key, meta), this.auditLog.record(entry)])
+  private async record(env: string, key: string, meta: VersionMeta, content: Buffer, entry: AuditInput): Promise<void> {
+    const results = await Promise.allSettled([this.history.append(env, key, meta, content), this.auditLog.record(entry)])
     for (const result of results) if (result.status === 'rejected') throw result.reason
   }
 
-  private newMeta(version: number, content: Buffer, author: string, message: string, kind: VersionKind): VersionMeta {
-    return {version, sha256: sha256(content), size: content.length, author, message, time: this.now().toISOString(), kind}
+  private newMeta(version: number, hash: string, size: number, author: string, message: string, kind: VersionKind): VersionMeta {
+    return {version, sha256: hash, size, author, message, time: this.now().toISOString(), kind}
   }
 }

@@ -3,16 +3,10 @@
 // reconnecting client can resume with Last-Event-ID from a short in-memory backlog; an id from another
 // serve process, or one older than the backlog, gets a `resync` instead (the client re-reads).
 import {randomBytes} from 'node:crypto'
-import type {VersionMeta} from '../model.js'
-import type {AuditEntry} from './storage-types.js'
+import type {AuditEntry, FeedEvent} from '../api/contract.js'
 
-export type FeedEvent =
-  | {type: 'change'; env: string; key: string; meta: VersionMeta}
-  | {type: 'audit'; env?: string; entry: AuditEntry}
-  /** an instance appeared, reported, stopped or went silent: read GET /api/v1/instances/:env again */
-  | {type: 'instance'; env: string; host: string; online: boolean}
-  /** serve's own connection to ZooKeeper came or went (every env hears it) */
-  | {type: 'zookeeper'; env?: undefined; state: 'connected' | 'unreachable'}
+// The events are wire types (GET /api/v1/events): defined in the API contract.
+export type {FeedEvent} from '../api/contract.js'
 
 export interface StampedEvent {
   id: string

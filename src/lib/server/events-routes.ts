@@ -2,11 +2,13 @@
 //   GET /api/v1/events?env=<env>   Server-Sent Events: hello, then change / audit / instance /
 //                                  zookeeper events as they happen; a comment line as heartbeat;
 //                                  Last-Event-ID resumes from a short backlog, else `resync`
-import type {FastifyInstance, FastifyRequest} from 'fastify'
+import type {FastifyInstance} from 'fastify'
+import {eventsQuery, type HelloEvent} from '../api/contract.js'
 import {badInput} from '../errors.js'
 import {validateEnv} from '../model.js'
 import type {RouteContext} from './center-types.js'
 import type {EventHub, StampedEvent} from './event-hub.js'
+import {parseQuery} from './json-body.js'
 
 export interface EventRoutesOptions {
   hub: EventHub
@@ -16,15 +18,6 @@ export interface EventRoutesOptions {
   zk?: {connected: boolean}
   /** proxies close idle connections after ~30-60 s; a comment every 15 s keeps the stream open */
   heartbeatMs?: number
-}
-
-/** The first event of every stream: what the header of a dashboard shows. */
-export interface HelloEvent {
-  env: string
-  mode: 'embedded' | 'zookeeper'
-  zookeeper: 'connected' | 'unreachable' | null
-  caller: {name: string; role: string}
-  boot: string
 }
 
 export async function registerEventRoutes(app: FastifyInstance, options: EventRoutesOptions): Promise<void> {
@@ -38,9 +31,10 @@ export async function registerEventRoutes(app: FastifyInstance, options: EventRo
     for (const end of streams) end()
   })
 
-  app.get('/api/v1/events', async (request: FastifyRequest<{Querystring: {env?: string}}>, reply) => {
-    if (!request.query.env) throw badInput('missing env', 'use GET /api/v1/events?env=<env>')
-    const env = validateEnv(request.query.env)
+  app.get('/api/v1/events', async (request, reply) => {
+    const query = parseQuery(request.query, eventsQuery)
+    if (!query.env) throw badInput('missing env', 'use GET /api/v1/events?env=<env>')
+    const env = validateEnv(query.env)
     // The stream carries audit entries and instance reports: what `view` may see, for this env.
     const caller = authorize(request.headers, 'view', {env})
     const lastId = request.headers['last-event-id']

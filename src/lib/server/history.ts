@@ -1,105 +1,174 @@
-// Version history and content blobs in serve's data dir.
+// Version history in serve's data dir, with the content of every version.
 //
-//   <data>/blobs/ab/abcdef...                          content by sha256, written once
-//   <data>/journal/history/<env>/<key>/*.jsonl         versions of (env, key): an append-only segment log
+//   <data>/journal/history/<env>/<key>/*.jsonl   versions of (env, key): an append-only segment log,
+//                                                 one line per version, small content inline in it
+//   <data>/blobs/ab/abcdef...                     content over INLINE_MAX_BYTES, by sha256, written once
 //
 // One log per key, so a push appends one line to its key's log (one fsync, whatever the size of the
 // history), pushes to different keys never wait for each other, and `history` reads the key's newest
 // lines from the end of its newest segment. Each segment's summary (first and last version) lets
 // `get` go straight to the segment that holds a version.
+//
+// Content up to INLINE_MAX_BYTES (nearly every config file) is stored in the version's own line, as
+// text when the bytes are UTF-8 that decodes and encodes back to the same bytes, else as base64. So a
+// version with its content is one append and one fsync: no blob file, no directory fsync. The
+// embedded store reads the current version from the newest line (store/embedded.ts). Lines written
+// before content went inline have neither field: their content is the blob named by their sha256.
 import {readdir, readFile, stat} from 'node:fs/promises'
 import type {FileHandle} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {VersionMeta} from '../model.js'
-import {sha256} from '../model.js'
 import {writeFileAtomic} from '../fs-atomic.js'
+import {encodeKey} from '../api/wire.js'
 import {summarizeVersions, type VersionRange} from './journal-summaries.js'
 import {migrateOnce} from './migrate.js'
-import {SegmentLog} from './segment-log.js'
-import type {HistoryStore} from './storage-types.js'
+import {readNewestRecord, SegmentLog} from './segment-log.js'
+import type {HistoryStore, StoredVersion} from './storage-types.js'
 
 export {summarizeVersions, type VersionRange} from './journal-summaries.js'
+export {encodeKey} from '../api/wire.js'
+
+/** Content up to this size lives in the version's history line; larger content goes to a blob. */
+export const INLINE_MAX_BYTES = 64 * 1024
+
+/** One line of a key's history log: the version's meta and, when small, its content. */
+export type HistoryRecord = VersionMeta & {text?: string; base64?: string}
 
 export interface HistoryOptions {
   maxSegmentBytes?: number
   sync?: (handle: FileHandle) => Promise<void>
 }
 
-/** A key as one file-name-safe path segment. */
-export function encodeKey(key: string): string {
-  return encodeURIComponent(key)
-}
-
 export function historyDir(dataDir: string): string {
   return join(dataDir, 'journal', 'history')
 }
 
+/** The line stored for a version: its content inline when it is small enough. */
+export function historyRecord(meta: VersionMeta, content: Buffer): HistoryRecord {
+  if (content.length > INLINE_MAX_BYTES) return meta
+  const text = content.toString('utf8')
+  // Only bytes that survive the round trip are stored as text (invalid UTF-8 would come back changed).
+  return Buffer.byteLength(text) === content.length && Buffer.from(text, 'utf8').equals(content) ? {...meta, text} : {...meta, base64: content.toString('base64')}
+}
+
+function metaOf(record: HistoryRecord): VersionMeta {
+  const {text: _text, base64: _base64, ...meta} = record
+  return meta
+}
+
+function inlineContent(record: HistoryRecord): Buffer | undefined {
+  if (record.text !== undefined) return Buffer.from(record.text, 'utf8')
+  if (record.base64 !== undefined) return Buffer.from(record.base64, 'base64')
+  return undefined
+}
+
+// The order of localeCompare (as the ZooKeeper store sorts), without building a collator per comparison.
+const byKey = new Intl.Collator()
+
+/** At most `limit` of `fn` running at once: a listing of thousands of keys must not open them all together. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = Array.from({length: items.length})
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i])
+    }
+  }
+
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
+  return out
+}
+
 export class History implements HistoryStore {
-  private readonly logs = new Map<string, Promise<SegmentLog<VersionMeta, VersionRange>>>()
+  private readonly logs = new Map<string, Promise<SegmentLog<HistoryRecord, VersionRange>>>()
   private readonly blobsInFlight = new Map<string, Promise<void>>()
+  /** the newest version's meta per key (null: none), once read or appended; serve is the only writer */
+  private readonly newest = new Map<string, VersionMeta | null>()
 
   constructor(
     private readonly dataDir: string,
     private readonly options: HistoryOptions = {},
   ) {}
 
-  async putBlob(content: Buffer): Promise<string> {
-    const hash = sha256(content)
-    // Two writers of the same bytes (the center and the embedded store's commit) share one write.
-    let writing = this.blobsInFlight.get(hash)
-    if (!writing) {
-      writing = this.writeBlob(hash, content).finally(() => this.blobsInFlight.delete(hash))
-      this.blobsInFlight.set(hash, writing)
-    }
-
-    await writing
-    return hash
-  }
-
-  private async writeBlob(hash: string, content: Buffer): Promise<void> {
-    const path = this.blobPath(hash)
-    const exists = await stat(path).then(
-      () => true,
-      () => false,
-    )
-    if (!exists) await writeFileAtomic(path, content, 0o600)
-  }
-
-  async getBlob(hash: string): Promise<Buffer | null> {
-    try {
-      return await readFile(this.blobPath(hash))
-    } catch {
-      return null
-    }
-  }
-
   async lastVersion(env: string, key: string): Promise<number> {
     return (await this.log(env, key)).segments().at(-1)?.summary.last ?? 0
   }
 
-  async append(env: string, key: string, meta: VersionMeta): Promise<void> {
+  async latest(env: string, key: string): Promise<VersionMeta | null> {
+    const id = `${env}/${key}`
+    const known = this.newest.get(id)
+    if (known !== undefined) return known
+    const opened = this.logs.get(id)
+    let record: HistoryRecord | undefined
+    if (opened) {
+      // Open in this process: read through the log, which stops at what is acknowledged.
+      for await (const r of (await opened).newestFirst()) {
+        record = r
+        break
+      }
+    } else {
+      await migrateOnce(this.dataDir)
+      record = await readNewestRecord<HistoryRecord>(this.keyDir(env, key), (r) => typeof r.version === 'number')
+    }
+
+    const meta = record ? metaOf(record) : null
+    // An append that finished meanwhile has set a newer one: keep it.
+    if (!this.newest.has(id)) this.newest.set(id, meta)
+    return this.newest.get(id) ?? null
+  }
+
+  async latestOfEnv(env: string): Promise<Array<{key: string; meta: VersionMeta}>> {
+    await migrateOnce(this.dataDir)
+    const names = await readdir(join(historyDir(this.dataDir), env)).catch(() => [] as string[])
+    const read = await mapLimit(names, 64, async (encoded) => {
+      const key = decodeURIComponent(encoded)
+      const meta = await this.latest(env, key)
+      return meta ? {key, meta} : null
+    })
+    return read.filter((entry) => entry !== null).sort((a, b) => byKey.compare(a.key, b.key))
+  }
+
+  async envs(): Promise<string[]> {
+    await migrateOnce(this.dataDir)
+    return readdir(historyDir(this.dataDir)).catch(() => [] as string[])
+  }
+
+  async append(env: string, key: string, meta: VersionMeta, content: Buffer): Promise<void> {
     const log = await this.log(env, key)
     const last = log.segments().at(-1)?.summary.last ?? 0
     if (meta.version <= last) throw new Error(`history of ${env}/${key}: version ${meta.version} is not after ${last}`)
-    await log.append(meta)
+    // A blob must be durable before the line that names it.
+    if (content.length > INLINE_MAX_BYTES) await this.putBlob(meta.sha256, content)
+    const id = `${env}/${key}`
+    try {
+      await log.append(historyRecord(meta, content))
+    } catch (error) {
+      this.newest.delete(id) // read again from what is on disk, not from what a reader may have seen
+      throw error
+    }
+
+    this.newest.set(id, meta)
   }
 
   async get(env: string, key: string, version: number): Promise<VersionMeta | null> {
-    const log = await this.log(env, key)
-    const segment = log.segments().find((s) => s.summary.first <= version && version <= s.summary.last)
-    if (!segment) return null
-    // Versions rise through a segment: read it from the end nearer to the one asked for.
-    const {first, last} = segment.summary
-    const records = version - first < last - version ? log.readSegmentForward(segment.name) : log.readSegmentBackward(segment.name)
-    for await (const meta of records) if (meta.version === version) return meta
-    return null
+    const record = await this.record(env, key, version)
+    return record ? metaOf(record) : null
+  }
+
+  async read(env: string, key: string, version: number): Promise<StoredVersion | null> {
+    const record = await this.record(env, key, version)
+    if (!record) return null
+    const content = inlineContent(record) ?? (await this.getBlob(record.sha256))
+    if (!content) throw new Error(`content of ${env}/${key} version ${version} is missing: no blob ${record.sha256} in ${join(this.dataDir, 'blobs')}`)
+    return {meta: metaOf(record), content}
   }
 
   async list(env: string, key: string, limit = 100): Promise<VersionMeta[]> {
     const out: VersionMeta[] = []
     if (limit <= 0) return out
-    for await (const meta of (await this.log(env, key)).newestFirst()) {
-      out.push(meta)
+    for await (const record of (await this.log(env, key)).newestFirst()) {
+      out.push(metaOf(record))
       if (out.length >= limit) break
     }
 
@@ -118,13 +187,52 @@ export class History implements HistoryStore {
     return out
   }
 
-  private log(env: string, key: string): Promise<SegmentLog<VersionMeta, VersionRange>> {
+  private async record(env: string, key: string, version: number): Promise<HistoryRecord | null> {
+    const log = await this.log(env, key)
+    const segment = log.segments().find((s) => s.summary.first <= version && version <= s.summary.last)
+    if (!segment) return null
+    // Versions rise through a segment: read it from the end nearer to the one asked for.
+    const {first, last} = segment.summary
+    const records = version - first < last - version ? log.readSegmentForward(segment.name) : log.readSegmentBackward(segment.name)
+    for await (const record of records) if (record.version === version) return record
+    return null
+  }
+
+  private async putBlob(hash: string, content: Buffer): Promise<void> {
+    // Two writers of the same bytes share one write.
+    let writing = this.blobsInFlight.get(hash)
+    if (!writing) {
+      writing = this.writeBlob(hash, content).finally(() => this.blobsInFlight.delete(hash))
+      this.blobsInFlight.set(hash, writing)
+    }
+
+    await writing
+  }
+
+  private async writeBlob(hash: string, content: Buffer): Promise<void> {
+    const path = this.blobPath(hash)
+    const exists = await stat(path).then(
+      () => true,
+      () => false,
+    )
+    if (!exists) await writeFileAtomic(path, content, 0o600)
+  }
+
+  private async getBlob(hash: string): Promise<Buffer | null> {
+    try {
+      return await readFile(this.blobPath(hash))
+    } catch {
+      return null
+    }
+  }
+
+  private log(env: string, key: string): Promise<SegmentLog<HistoryRecord, VersionRange>> {
     const id = `${env}/${key}`
     let log = this.logs.get(id)
     if (!log) {
       // Whoever opens history first (serve, or a local command) migrates an old layout before it.
-      log = migrateOnce(this.dataDir).then(() => SegmentLog.open<VersionMeta, VersionRange>({
-        dir: join(historyDir(this.dataDir), env, encodeKey(key)),
+      log = migrateOnce(this.dataDir).then(() => SegmentLog.open<HistoryRecord, VersionRange>({
+        dir: this.keyDir(env, key),
         maxSegmentBytes: this.options.maxSegmentBytes ?? 1024 * 1024,
         summarize: summarizeVersions,
         sync: this.options.sync,
@@ -134,6 +242,10 @@ export class History implements HistoryStore {
     }
 
     return log
+  }
+
+  private keyDir(env: string, key: string): string {
+    return join(historyDir(this.dataDir), env, encodeKey(key))
   }
 
   private blobPath(hash: string): string {

@@ -7,12 +7,14 @@
 //        notifications), so `push --wait` never polls instances.
 import {createHash} from 'node:crypto'
 import type {FastifyInstance, FastifyRequest} from 'fastify'
+import {instancesQuery, rolloutQuery, type ForgetAnswer, type InstancesAnswer, type Receipt, type RolloutAnswer} from '../api/contract.js'
 import {badInput} from '../errors.js'
-import {receiptOf, sortByHost, type Receipt, type RolloutAnswer} from '../fleet.js'
+import {receiptOf, sortByHost} from '../fleet.js'
 import {parseVersion, validateEnv, validateInstanceName, validateKey} from '../model.js'
 import type {CenterApi, RouteContext} from './center-types.js'
 import type {InstanceRegistry} from './instance-registry.js'
 import {viewInstances} from './instance-views.js'
+import {parseQuery} from './json-body.js'
 import {LongPolls} from './long-poll.js'
 
 const MAX_HOLD_MS = 60_000
@@ -28,15 +30,16 @@ export async function registerInstanceRoutes(app: FastifyInstance, services: Ins
   const {center, instances} = services
   const polls = new LongPolls(app)
 
-  app.get('/api/v1/instances/:env', async (request: FastifyRequest<{Params: {env: string}; Querystring: {key?: string}}>) => {
+  app.get('/api/v1/instances/:env', async (request: FastifyRequest<{Params: {env: string}}>): Promise<InstancesAnswer> => {
     services.authorize(request.headers, 'view', request.params)
     const env = validateEnv(request.params.env)
-    const onlyKey = request.query.key === undefined ? undefined : validateKey(request.query.key)
+    const query = parseQuery(request.query, instancesQuery)
+    const onlyKey = query.key === undefined ? undefined : validateKey(query.key)
     const views = await viewInstances(await instances.list(env), (key) => center.meta(env, key), onlyKey)
     return {env, instances: views}
   })
 
-  app.post('/api/v1/instances/:env/:instance/forget', async (request: FastifyRequest<{Params: {env: string; instance: string}}>) => {
+  app.post('/api/v1/instances/:env/:instance/forget', async (request: FastifyRequest<{Params: {env: string; instance: string}}>): Promise<ForgetAnswer> => {
     const caller = services.authorize(request.headers, 'write', {env: request.params.env})
     const env = validateEnv(request.params.env)
     const instance = validateInstanceName(request.params.instance)
@@ -47,13 +50,14 @@ export async function registerInstanceRoutes(app: FastifyInstance, services: Ins
 
   app.get(
     '/api/v1/rollout/:env/*',
-    async (request: FastifyRequest<{Params: {env: string; '*': string}; Querystring: {version?: string; seen?: string; timeoutMs?: string}}>, reply) => {
+    async (request: FastifyRequest<{Params: {env: string; '*': string}}>, reply): Promise<RolloutAnswer> => {
       services.authorize(request.headers, 'view', {env: request.params.env})
       const env = validateEnv(request.params.env)
       const key = validateKey(request.params['*'])
-      const version = parseVersion(request.query.version)
-      const timeoutMs = request.query.timeoutMs === undefined ? 0 : Number(request.query.timeoutMs)
-      if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) throw badInput(`invalid timeoutMs "${request.query.timeoutMs}"`, 'milliseconds, 0 or more')
+      const query = parseQuery(request.query, rolloutQuery)
+      const version = parseVersion(query.version)
+      const timeoutMs = query.timeoutMs === undefined ? 0 : Number(query.timeoutMs)
+      if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) throw badInput(`invalid timeoutMs "${query.timeoutMs}"`, 'milliseconds, 0 or more')
 
       const answer = async (): Promise<RolloutAnswer> => {
         const views = await viewInstances(await instances.list(env), (k) => center.meta(env, k), key)
@@ -75,7 +79,7 @@ export async function registerInstanceRoutes(app: FastifyInstance, services: Ins
       try {
         let current = await answer()
         const deadline = Date.now() + Math.min(timeoutMs, MAX_HOLD_MS)
-        while (current.digest === request.query.seen && Date.now() < deadline && !polls.stopping) {
+        while (current.digest === query.seen && Date.now() < deadline && !polls.stopping) {
           if (!changed) {
             await polls.hold(reply, deadline - Date.now(), (wakeUp) => {
               wake = wakeUp

@@ -1,18 +1,23 @@
-// Moves a data dir written by stconf's first storage layout (lowdb files that were rewritten whole on
-// every write) to the append-only journal, once, on the first start of a newer serve.
+// Moves a data dir written by an older storage layout to the current one, once, on the first start
+// of a newer serve. Two steps, each safe to cut off and run again:
 //
-//   before: audit/<YYYY-MM-DD>.json            history/<env>/<key>/<NNNNNN>.json (1000 versions each)
-//   after:  journal/audit/*.jsonl              journal/history/<env>/<key>/*.jsonl
-//
-// The journal is built beside the data in journal.migrating/ and renamed into place in one step, so a
-// crash mid-migration leaves the old files as they were and the next start begins again. Only after
-// the rename are the old files removed (a crash in between: the next start removes them).
-import {readdir, readFile, rename, rm, rmdir, writeFile} from 'node:fs/promises'
+// 1. stconf's first layout (lowdb files that were rewritten whole on every write) to the journal:
+//      before: audit/<YYYY-MM-DD>.json            history/<env>/<key>/<NNNNNN>.json (1000 versions each)
+//      after:  journal/audit/*.jsonl              journal/history/<env>/<key>/*.jsonl
+//    The journal is built beside the data in journal.migrating/ and renamed into place in one step, so
+//    a crash mid-migration leaves the old files as they were and the next start begins again. Only
+//    after the rename are the old files removed (a crash in between: the next start removes them).
+// 2. the embedded store's pointer files (current/<env>/<key>.json, one per key, rewritten on every
+//    push) into the history: the store now reads a key's current version from its newest history
+//    line. A pointer ahead of history (that serve crashed between its two writes) is appended to
+//    history first and audited as `reconcile`, as that serve's own restart would have done; then
+//    current/ is removed. The content those versions name stays in blobs/, where history finds it.
+import {readdir, readFile, rename, rm, rmdir, stat, writeFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {badInput} from '../errors.js'
 import {syncDir} from '../fs-atomic.js'
 import type {VersionMeta} from '../model.js'
-import {summarizeAudit, summarizeVersions} from './journal-summaries.js'
+import {summarizeAudit, summarizeVersions, type VersionRange} from './journal-summaries.js'
 import {SegmentLog} from './segment-log.js'
 import type {AuditEntry} from './storage-types.js'
 
@@ -62,8 +67,14 @@ export function migrateOnce(dataDir: string): Promise<Migration | null> {
   return migration
 }
 
-/** Migrates `dataDir` if it holds the old layout; returns what was moved, or null when nothing was. */
+/** Migrates `dataDir` if it holds an old layout; returns what step 1 moved, or null when it had nothing to move. */
 export async function migrateDataDir(dataDir: string): Promise<Migration | null> {
+  const moved = await migrateLowdb(dataDir)
+  await foldPointers(dataDir)
+  return moved
+}
+
+async function migrateLowdb(dataDir: string): Promise<Migration | null> {
   if (!(await hasOldLayout(dataDir))) return null
   const journal = join(dataDir, 'journal')
   const journalNames = await readdir(journal).catch(() => null)
@@ -114,6 +125,41 @@ export async function migrateDataDir(dataDir: string): Promise<Migration | null>
   await syncDir(dataDir)
   await removeOldLayout(dataDir)
   return result
+}
+
+/** Step 2: current/<env>/<key>.json pointers into the keys' history, then current/ removed. */
+async function foldPointers(dataDir: string): Promise<void> {
+  const current = join(dataDir, 'current')
+  const exists = await stat(current).then(
+    () => true,
+    () => false,
+  )
+  if (!exists) return
+  const reconciled: AuditEntry[] = []
+  for (const env of await list(current)) {
+    for (const name of (await list(join(current, env))).filter((n) => n.endsWith('.json'))) {
+      const key = decodeURIComponent(name.slice(0, -5))
+      let meta: VersionMeta
+      try {
+        meta = JSON.parse(await readFile(join(current, env, name), 'utf8')) as VersionMeta
+      } catch (error) {
+        throw new Error(`cannot migrate ${join(current, env, name)}: ${(error as Error).message}`)
+      }
+
+      const log = await SegmentLog.open<VersionMeta, VersionRange>({dir: join(dataDir, 'journal', 'history', env, encodeURIComponent(key)), maxSegmentBytes: 1024 * 1024, summarize: summarizeVersions})
+      if (meta.version <= (log.segments().at(-1)?.summary.last ?? 0)) continue
+      await log.append(meta)
+      reconciled.push({time: new Date().toISOString(), actor: 'stconf', action: 'reconcile', env, key, version: meta.version, detail: 'recorded after a restart'})
+    }
+  }
+
+  if (reconciled.length > 0) {
+    const audit = await SegmentLog.open({dir: join(dataDir, 'journal', 'audit'), maxSegmentBytes: 4 * 1024 * 1024, summarize: summarizeAudit})
+    await audit.appendMany(reconciled)
+  }
+
+  await rm(current, {recursive: true, force: true})
+  await syncDir(dataDir)
 }
 
 async function removeOldLayout(dataDir: string): Promise<void> {

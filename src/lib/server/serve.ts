@@ -122,7 +122,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     feed = new ZkInstanceFeed(client, options.zkRoot)
   } else {
     const {EmbeddedStore} = await import('../store/embedded.js')
-    store = new EmbeddedStore(dataDir, history)
+    store = new EmbeddedStore(history)
   }
 
   const center = new Center(store, history, audit)

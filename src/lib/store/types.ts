@@ -19,6 +19,11 @@ export interface ForeignChange {
 
 export interface ConfigStore {
   readonly mode: 'embedded' | 'zookeeper'
+  /**
+   * true when commit() is itself the history append (the embedded store keeps the current version as
+   * the key's newest history line): the center then writes only the audit entry beside it.
+   */
+  readonly commitsHistory?: boolean
   start(): Promise<void>
   close(): Promise<void>
   get(env: string, key: string): Promise<StoredCurrent | null>
@@ -37,4 +42,33 @@ export interface ConfigStore {
    */
   watchForeign?(onForeign: (change: ForeignChange) => Promise<void>): void
   commitForeign?(change: ForeignChange, meta: VersionMeta, previous: number): Promise<void>
+}
+
+export interface StoredVersion {
+  meta: VersionMeta
+  content: Buffer
+}
+
+/**
+ * Version history with each version's content (serve's history.ts; a database backend later). The
+ * embedded store keeps its current version as the newest history line, so the store layer defines it.
+ */
+export interface HistoryStore {
+  /** The highest version ever recorded for (env, key); 0 when none. */
+  lastVersion(env: string, key: string): Promise<number>
+  /** The newest version's meta; null when (env, key) has no history. */
+  latest(env: string, key: string): Promise<VersionMeta | null>
+  /** Resolves once the version and its content are durable; refuses a version that is not after the last one. */
+  append(env: string, key: string, meta: VersionMeta, content: Buffer): Promise<void>
+  get(env: string, key: string, version: number): Promise<VersionMeta | null>
+  /** A version with its content; null when there is no such version. */
+  read(env: string, key: string, version: number): Promise<StoredVersion | null>
+  /** Newest first, at most `limit` (default 100). */
+  list(env: string, key: string, limit?: number): Promise<VersionMeta[]>
+  /** Every (env, key) that has history. */
+  keys(): Promise<Array<{env: string; key: string}>>
+  /** Every env that has history. */
+  envs(): Promise<string[]>
+  /** Every key of an env with its newest meta, sorted by key. */
+  latestOfEnv(env: string): Promise<Array<{key: string; meta: VersionMeta}>>
 }

@@ -32,6 +32,14 @@ export class ZkStore implements ConfigStore {
   private readonly layout: ZkLayout
   /** envs whose instances/elections directories exist: agents of a new env report there */
   private readonly envsReady = new Set<string>()
+  /**
+   * Per key, what this store's own last commit left (the version, and the znode versions of content
+   * and meta), so the next commit of the key is one multi without reading both znodes first. A stale
+   * entry (a write behind serve's back, another serve) only makes that multi fail its version check:
+   * a conflict, and the center reads again and retries.
+   */
+  private readonly committed = new Map<string, {version: number; contentStat: number; metaStat: number}>()
+  private scanSoonTimer?: NodeJS.Timeout
 
   constructor(
     readonly zk: ZkClient,
@@ -55,6 +63,7 @@ export class ZkStore implements ConfigStore {
 
   async close(): Promise<void> {
     clearInterval(this.scanTimer)
+    clearTimeout(this.scanSoonTimer)
     this.onForeign = undefined
   }
 
@@ -82,27 +91,33 @@ export class ZkStore implements ConfigStore {
   async commit(env: string, key: string, content: Buffer, meta: VersionMeta, previous: number): Promise<void> {
     const configPath = this.configPath(env, key)
     const metaPath = this.metaPath(env, key)
-    // Both reads at once: a push is on the path every agent waits for.
-    const [current, contentStat] = await Promise.all([this.readMeta(env, key), this.zk.exists(configPath)])
-    if ((current?.meta.version ?? 0) !== previous) {
-      throw conflict(`conflict: ${env}/${key} is at version ${current?.meta.version ?? 0}, not ${previous}`)
+    const id = `${env}/${key}`
+    let stats = this.committed.get(id)
+    if (stats?.version !== previous) {
+      // Both reads at once: a push is on the path every agent waits for.
+      const [current, contentStat] = await Promise.all([this.readMeta(env, key), this.zk.exists(configPath)])
+      if ((current?.meta.version ?? 0) !== previous) {
+        throw conflict(`conflict: ${env}/${key} is at version ${current?.meta.version ?? 0}, not ${previous}`)
+      }
+
+      if (!current || !contentStat) await this.ensureParents(configPath, metaPath)
+      if (!current) await this.ensureEnv(env)
+      stats = {version: previous, contentStat: contentStat?.version ?? -1, metaStat: current?.statVersion ?? -1}
     }
 
-    if (!current || !contentStat) await this.ensureParents(configPath, metaPath)
-    if (!current) await this.ensureEnv(env)
     const ops: ZkOp[] = [
-      contentStat
-        ? {op: 'set', path: configPath, data: content, version: contentStat.version}
-        : {op: 'create', path: configPath, data: content},
-      current
-        ? {op: 'set', path: metaPath, data: Buffer.from(JSON.stringify(meta)), version: current.statVersion}
-        : {op: 'create', path: metaPath, data: Buffer.from(JSON.stringify(meta))},
+      stats.contentStat >= 0 ? {op: 'set', path: configPath, data: content, version: stats.contentStat} : {op: 'create', path: configPath, data: content},
+      stats.metaStat >= 0 ? {op: 'set', path: metaPath, data: Buffer.from(JSON.stringify(meta)), version: stats.metaStat} : {op: 'create', path: metaPath, data: Buffer.from(JSON.stringify(meta))},
     ]
+    this.committed.delete(id)
     await this.multi(env, key, ops)
+    // A set adds one to a znode's version; a create starts it at 0.
+    this.committed.set(id, {version: meta.version, contentStat: stats.contentStat + 1, metaStat: stats.metaStat + 1})
     this.seen.set(configPath, '') // our own write: the scan compares sha with meta and finds them equal
   }
 
   async commitForeign(change: ForeignChange, meta: VersionMeta, previous: number): Promise<void> {
+    this.committed.delete(`${change.env}/${change.key}`)
     const current = await this.readMeta(change.env, change.key)
     if ((current?.meta.version ?? 0) !== previous) throw conflict(`conflict: ${change.env}/${change.key} moved on`)
     const metaPath = this.metaPath(change.env, change.key)
@@ -217,8 +232,21 @@ export class ZkStore implements ConfigStore {
     this.armed.add(id)
     return () => {
       this.armed.delete(id)
-      this.triggerScan()
+      this.scanSoon()
     }
+  }
+
+  /**
+   * Serve's own commits fire these watches too: one scan a moment later for a burst of them, so the
+   * scan's reads do not queue on the connection ahead of the next push's multi.
+   */
+  private scanSoon(): void {
+    if (this.scanSoonTimer) return
+    this.scanSoonTimer = setTimeout(() => {
+      this.scanSoonTimer = undefined
+      this.triggerScan()
+    }, 50)
+    this.scanSoonTimer.unref()
   }
 
   private async multi(env: string, key: string, ops: ZkOp[]): Promise<void> {

@@ -1,7 +1,7 @@
 // Header, connection banner and hint bar: one row each.
 import {Box, Text} from 'ink'
 import {Spinner} from '@inkjs/ui'
-import type {HelloEvent} from '../../lib/server/events-routes.js'
+import type {HelloEvent} from '../../lib/api/contract.js'
 import {fit, fitHints} from '../format.js'
 import {Painted} from './theme.js'
 

@@ -14,7 +14,7 @@ interface PaneBox {
 }
 
 /** Inner size of a pane of this outer size (border and title take two rows, two columns). */
-const inner = ({width, height}: PaneBox) => ({cols: Math.max(1, width - 2), rows: Math.max(1, height - 2)})
+const inner = ({width, height}: Pick<PaneBox, 'width' | 'height'>) => ({cols: Math.max(1, width - 2), rows: Math.max(1, height - 2)})
 
 function Placeholder({text}: {text: string}) {
   return (
@@ -29,11 +29,15 @@ function windowOf<T>(items: T[], cursor: number, rows: number): {start: number; 
   return {start, shown: items.slice(start, start + rows)}
 }
 
+// The rows each pane shows, for the pane and for the clock (which redraws only when a shown age changes).
+export const keysWindow = (box: Pick<PaneBox, 'width' | 'height'>, keys: KeyEntry[], cursor: number, showFilter: boolean) => windowOf(keys, cursor, inner(box).rows - (showFilter ? 1 : 0))
+export const versionsWindow = (box: Pick<PaneBox, 'width' | 'height'>, versions: VersionMeta[] | null, cursor: number) => windowOf(versions ?? [], cursor, inner(box).rows)
+export const instancesWindow = <T,>(box: Pick<PaneBox, 'width' | 'height'>, rows: T[], cursor: number) => windowOf(rows, cursor, inner(box).rows - 1) // under a header row
+
 export function KeysPane(props: PaneBox & {keys: KeyEntry[]; total: number; cursor: number; filter: string; filtering: boolean; fleet: Map<string, FleetStats>; now: number; loaded: boolean}) {
-  const {cols, rows: allRows} = inner(props)
+  const {cols} = inner(props)
   const showFilter = props.filtering || props.filter !== ''
-  const rows = allRows - (showFilter ? 1 : 0)
-  const {start, shown} = windowOf(props.keys, props.cursor, rows)
+  const {start, shown} = keysWindow(props, props.keys, props.cursor, showFilter)
   const nameWidth = Math.max(8, cols - 2 - 6 - 5 - 11)
   const title = `Keys ${props.filter ? `${props.keys.length}/${props.total}` : props.total}`
   return (
@@ -71,8 +75,8 @@ export function KeysPane(props: PaneBox & {keys: KeyEntry[]; total: number; curs
 }
 
 export function VersionsPane(props: PaneBox & {selectedKey: string | null; versions: VersionMeta[] | null; cursor: number; now: number}) {
-  const {cols, rows} = inner(props)
-  const {start, shown} = windowOf(props.versions ?? [], props.cursor, rows)
+  const {cols} = inner(props)
+  const {start, shown} = versionsWindow(props, props.versions, props.cursor)
   const title = props.selectedKey ? `Versions · ${props.selectedKey}` : 'Versions'
   return (
     <Frame
@@ -99,8 +103,8 @@ export function VersionsPane(props: PaneBox & {selectedKey: string | null; versi
 }
 
 export function InstancesPane(props: PaneBox & {selectedKey: string | null; rows: Array<{instance: InstanceView; file: InstanceView['files'][number]}>; cursor: number; now: number}) {
-  const {cols, rows} = inner(props)
-  const {start, shown} = windowOf(props.rows, props.cursor, rows - 1)
+  const {cols} = inner(props)
+  const {start, shown} = instancesWindow(props, props.rows, props.cursor)
   const hostWidth = Math.min(24, Math.max(10, Math.floor(cols / 5)))
   const title = props.selectedKey ? `Instances · ${props.selectedKey} · ${props.rows.length}` : 'Instances'
   return (

@@ -7,7 +7,7 @@ import {instancesOf, visibleKeys, type PaneId, type TuiState} from '../state.js'
 import type {FleetStats} from '../format.js'
 import {Banner, Header, HintBar} from './chrome.js'
 import {Dialog} from './dialogs.js'
-import {ActivityPane, InstancesPane, KeysPane, VersionsPane} from './panes.js'
+import {ActivityPane, InstancesPane, KeysPane, VersionsPane, instancesWindow, keysWindow, versionsWindow} from './panes.js'
 
 export interface ScreenProps {
   state: TuiState
@@ -21,21 +21,55 @@ export function layoutFor(cols: number, rows: number): {wide: boolean; body: num
   return {wide: cols >= 100 && rows >= 28, body: Math.max(4, rows)}
 }
 
+type PaneSize = {width: number; height: number}
+
+/** Where the panes go: the outer size of each pane on screen (none while a dialog covers them). */
+export function paneSizes(state: TuiState, cols: number, rows: number): Partial<Record<PaneId, PaneSize>> {
+  if (state.overlay) return {}
+  const body = bodyHeight(state, rows)
+  if (layoutFor(cols, rows).wide) {
+    const top = Math.floor(body * 0.45)
+    const middle = Math.floor((body - top) / 2)
+    const keysWidth = Math.floor(cols * 0.45)
+    return {keys: {width: keysWidth, height: top}, versions: {width: cols - keysWidth, height: top}, instances: {width: cols, height: middle}, activity: {width: cols, height: body - top - middle}}
+  }
+
+  const top = Math.floor(body / 2)
+  return {keys: {width: cols, height: top}, [state.lower]: {width: cols, height: body - top}}
+}
+
+// One row less than the terminal: Ink redraws everything when a frame is as tall as the screen.
+const screenHeight = (rows: number) => Math.max(6, rows - 1)
+const bodyHeight = (state: TuiState, rows: number) => screenHeight(rows) - 2 - (state.connection === 'retrying' ? 1 : 0)
+const shownVersions = (state: TuiState) => (state.history?.key === state.selectedKey ? state.history.versions : null)
+
+/** The times whose ages are on screen now (the clock redraws only when one of their texts changes). */
+export function shownAgeTimes(state: TuiState, cols: number, rows: number): Array<string | null> {
+  const sizes = paneSizes(state, cols, rows)
+  const times: Array<string | null> = []
+  if (sizes.keys) for (const k of keysWindow(sizes.keys, visibleKeys(state), state.cursor.keys, state.filtering || state.filter !== '').shown) times.push(k.time)
+  if (sizes.versions) for (const v of versionsWindow(sizes.versions, shownVersions(state), state.cursor.versions).shown) times.push(v.time)
+  if (sizes.instances) {
+    for (const {instance, file} of instancesWindow(sizes.instances, instancesOf(state, state.selectedKey), state.cursor.instances).shown) times.push(instance.online ? file.appliedAt : instance.lastSeen)
+  }
+
+  return times
+}
+
 export function Screen({state, fleet, cols, rows, now}: ScreenProps) {
   const retrying = state.connection === 'retrying'
-  // One row less than the terminal: Ink redraws everything when a frame is as tall as the screen.
-  const height = Math.max(6, rows - 1)
-  const body = height - 2 - (retrying ? 1 : 0)
-  const {wide} = layoutFor(cols, rows)
+  const height = screenHeight(rows)
+  const body = bodyHeight(state, rows)
+  const sizes = paneSizes(state, cols, rows)
   const keys = visibleKeys(state)
   const instanceRows = instancesOf(state, state.selectedKey)
   const hosts = new Set(state.instances.map((i) => i.host)).size
   let failing = 0
   for (const stats of fleet.values()) failing += stats.failed
-  const versions = state.history?.key === state.selectedKey ? state.history.versions : null
+  const versions = shownVersions(state)
 
-  const pane = (id: PaneId, width: number, paneHeight: number) => {
-    const box = {width, height: paneHeight, focused: state.focus === id && !state.overlay}
+  const pane = (id: PaneId) => {
+    const box = {...sizes[id]!, focused: state.focus === id && !state.overlay}
     if (id === 'keys') {
       return <KeysPane key={id} {...box} keys={keys} total={state.keys.length} cursor={state.cursor.keys} filter={state.filter} filtering={state.filtering} fleet={fleet} now={now} loaded={state.loaded} />
     }
@@ -48,26 +82,22 @@ export function Screen({state, fleet, cols, rows, now}: ScreenProps) {
   let main
   if (state.overlay) {
     main = <Dialog overlay={state.overlay} width={cols} height={body} />
-  } else if (wide) {
-    const top = Math.floor(body * 0.45)
-    const middle = Math.floor((body - top) / 2)
-    const keysWidth = Math.floor(cols * 0.45)
+  } else if (layoutFor(cols, rows).wide) {
     main = (
       <Box flexDirection="column" width={cols} height={body}>
-        <Box flexDirection="row" width={cols} height={top}>
-          {pane('keys', keysWidth, top)}
-          {pane('versions', cols - keysWidth, top)}
+        <Box flexDirection="row" width={cols} height={sizes.keys!.height}>
+          {pane('keys')}
+          {pane('versions')}
         </Box>
-        {pane('instances', cols, middle)}
-        {pane('activity', cols, body - top - middle)}
+        {pane('instances')}
+        {pane('activity')}
       </Box>
     )
   } else {
-    const top = Math.floor(body / 2)
     main = (
       <Box flexDirection="column" width={cols} height={body}>
-        {pane('keys', cols, top)}
-        {pane(state.lower, cols, body - top)}
+        {pane('keys')}
+        {pane(state.lower)}
       </Box>
     )
   }
