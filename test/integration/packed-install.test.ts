@@ -31,8 +31,8 @@ describe('npm pack + npm install -g', () => {
   it('installs the bundle, not the sources', () => {
     const installed = join(dir, 'prefix', 'lib', 'node_modules', 'stconf')
     assert.ok(!readdirSync(installed).includes('src'), 'the TypeScript sources were packed')
-    assert.deepEqual(readdirSync(join(installed, 'dist')).sort(), ['chunks', 'stconf.js'])
-    assert.ok(readdirSync(join(installed, 'dist', 'chunks')).every((name) => name.endsWith('.js')))
+    assert.deepEqual(readdirSync(join(installed, 'dist')).sort(), ['chunks', 'stconf.cjs'])
+    assert.ok(readdirSync(join(installed, 'dist', 'chunks')).every((name) => /\.[cm]js$/.test(name)))
   })
 
   it('the installed stconf pushes and pulls against serve', async () => {

@@ -104,4 +104,15 @@ describe('unknown commands (src/main.ts)', () => {
     assert.equal(unknownCommandOf(['--version'], ids), undefined)
     assert.equal(unknownCommandOf([], ids), undefined)
   })
+
+  it('names the command argv runs, whose class alone is loaded; none for a topic, flags alone or a typo', async () => {
+    const {commandOf} = await import('../../src/main.js')
+    const ids = ['push', 'version', 'token:create', 'token:list', 'env:ls']
+    assert.equal(commandOf(['push', 'game/conf.ini', '-m', 'x'], ids), 'push')
+    assert.equal(commandOf(['token', 'list', '--json'], ids), 'token:list')
+    assert.equal(commandOf(['env', 'ls'], ids), 'env:ls')
+    assert.equal(commandOf(['token'], ids), undefined)
+    assert.equal(commandOf(['--help'], ids), undefined)
+    assert.equal(commandOf(['pusj'], ids), undefined)
+  })
 })
