@@ -108,10 +108,18 @@ class Helper {
     this.child.stderr.setEncoding('utf8')
     this.child.stderr.on('data', (text: string) => (this.stderrTail = (this.stderrTail + text).slice(-2000)))
     this.child.stdin.on('error', () => undefined) // a dead helper: reported through its exit below
-    void this.child.then((result) => {
+    void this.child.catch(() => undefined) // settled once its pipes close too; the exit is seen below
+    // 'exit', not the end of its pipes: the subshells of running commands still hold its stdout
+    this.child.on('exit', async (code, signal) => {
       this.exited = true
       onExit()
-      const why = lastLine(this.stderrTail) || this.fatal || (result.signal ? `killed by ${result.signal}` : `exit ${result.exitCode}`)
+      // what it said before it went (its stderr, a fatal line) is in the pipes already: let it arrive;
+      // the pipes themselves may stay open much longer, held by running commands' subshells
+      await new Promise((resolve) => {
+        this.child.stdout.once('end', resolve)
+        setTimeout(resolve, 50).unref()
+      })
+      const why = lastLine(this.stderrTail) || this.fatal || (signal ? `killed by ${signal}` : `exit ${code}`)
       for (const [id, run] of this.pending) {
         // its exit code is lost with the helper: stop it rather than leave it running unwatched
         if (run.pid) killGroup(run.pid, 'SIGKILL')
