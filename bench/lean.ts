@@ -223,6 +223,23 @@ export async function benchSpawn(n = 300): Promise<Record<string, unknown>> {
 }
 
 /**
+ * Commit -> reload ran against confd, 1 and 10 of each, by the shared side-by-side script
+ * (CONFD=<built confd>, CONFD_COMPARE=<script>, default ../shared/peers/confd-compare); its last lines.
+ */
+export function benchConfd(writes = 300): Record<string, unknown> {
+  // /work/main or a worktree under /work/wt
+  const script = process.env.CONFD_COMPARE ?? [join(ROOT, '..', 'shared', 'peers', 'confd-compare'), join(ROOT, '..', '..', 'shared', 'peers', 'confd-compare')].find((path) => existsSync(path)) ?? ''
+  if (!process.env.CONFD || !existsSync(script)) return {skipped: 'set CONFD to a built confd (and CONFD_COMPARE to the script if it is not ../shared/peers/confd-compare)'}
+  const run = (n: number) => {
+    const result = spawnSync(script, [String(n), String(writes)], {cwd: ROOT, encoding: 'utf8'})
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+    return {loadAfter: load, lines: (result.stdout + result.stderr).trim().split('\n').slice(-2)}
+  }
+
+  return {one: run(1), ten: run(10)}
+}
+
+/**
  * The steps of one change in the agent, each timed alone on this machine: what a ZooKeeper commit to
  * reload run is made of (the agent does them in this order; the report is sent 20 ms after the file
  * changed, so normally after the reload).
@@ -308,9 +325,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (!only || only === 'steps') results.steps = await benchSteps()
   // --variant 'label=node options' (repeatable): agents of the npm bundle started with those options
   const variants = process.argv.flatMap((arg, i) => (process.argv[i - 1] === '--variant' ? [arg.split(/=(.*)/s).slice(0, 2) as [string, string]] : []))
-  if (!only || only === 'memory') results.memory = await benchMemory(changes, variants.length > 0 ? variants : undefined)
-  if (!only || only === 'reexec') results.reexec = await benchReexec()
-  if (only === 'spawn') results.spawn = await benchSpawn()
+  // --only agent: everything issue 10 asks of the agent, in one command (confd with CONFD set)
+  const agent = only === 'agent'
+  if (only === 'spawn' || agent) results.spawn = await benchSpawn()
+  if (agent) results.confd = benchConfd()
+  if (!only || only === 'memory' || agent) results.memory = await benchMemory(changes, variants.length > 0 ? variants : undefined)
+  if (!only || only === 'reexec' || agent) results.reexec = await benchReexec()
   console.log(JSON.stringify(results, null, 2))
   process.exit(0)
 }
