@@ -134,6 +134,9 @@ class Helper {
   }
 
   async run(command: string, cwd: string | undefined, env: Record<string, string>): Promise<HelperRun> {
+    // the helper's `export` would stop its subshell, which would then never answer
+    const bad = Object.keys(env).find((name) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    if (bad !== undefined) throw new Error(`${JSON.stringify(bad)} is not an environment variable name`)
     const fifo = await this.takeFifo()
     // Opened before the helper opens it for writing (which blocks until a reader exists); read only
     // once the helper said the command started, since a FIFO with no writer yet reads as its end.

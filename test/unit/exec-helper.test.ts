@@ -49,6 +49,7 @@ describe('the command helper', () => {
     assert.equal(result.output, `${text}\nsecond line`)
     const env = await runShell('printf "%s" "$STCONF_ODD"', {timeoutMs: 10_000, env: {STCONF_ODD: "a'b\nc $d"}})
     assert.equal(env.output, "a'b\nc $d")
+    await assert.rejects(runShell('true', {timeoutMs: 10_000, env: {'NOT-A-NAME': 'x'}}), /could not start: "NOT-A-NAME" is not an environment variable name/)
   })
 
   it('waits for a background child that keeps the output open, then returns all of it', async () => {
