@@ -98,7 +98,9 @@ class Helper {
       buffer: false,
       reject: false,
       env: {STCONF_EXEC_DIR: dir}, // added to the agent's environment, which every command inherits
+      cleanup: false, // not killed when the agent exits: it sees end-of-file, stops and removes dir
     })
+    process.once('exit', this.removeDir)
     // The helper must not keep a finished agent (or `--once`) alive: when the agent exits, the
     // helper reads end-of-file, stops and removes its FIFOs. Running commands hold their own handles.
     this.child.unref()
@@ -125,9 +127,12 @@ class Helper {
         if (run.pid) killGroup(run.pid, 'SIGKILL')
         this.finish(id, {kind: 'nostart', message: `the command helper (/bin/sh) stopped: ${why}`})
       }
-      rmSync(this.dir, {recursive: true, force: true})
+      this.removeDir()
+      process.off('exit', this.removeDir)
     })
   }
+
+  private readonly removeDir = () => rmSync(this.dir, {recursive: true, force: true})
 
   get pid(): number | undefined {
     return this.child.pid

@@ -2,6 +2,7 @@
 // side by side with their own output, survive quotes and newlines, and a helper that dies fails its
 // running commands with a clear line and is started again for the next one.
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -11,6 +12,36 @@ import {ExecError, runShell} from '../../src/lib/exec.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'stconf-exec-helper-'))
 after(() => rmSync(dir, {recursive: true, force: true}))
+
+const gone = (pid: number) => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z')
+
+async function until(what: string, probe: () => boolean): Promise<void> {
+  for (let waited = 0; !probe(); waited += 20) {
+    if (waited > 10_000) assert.fail(`timed out waiting until ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** A process that runs one command and then stays (or exits); it prints its helper's pid and FIFO dir. */
+function commandRunner(then: 'exit' | 'stay') {
+  const source = `import {runShell} from ${JSON.stringify(new URL('../../src/lib/exec.ts', import.meta.url).pathname)}
+const {helperPid} = await import(${JSON.stringify(new URL('../../src/lib/exec-helper.ts', import.meta.url).pathname)})
+const result = await runShell('echo "$STCONF_EXEC_DIR"', {timeoutMs: 10_000})
+console.log(helperPid() + ' ' + result.output)
+${then === 'stay' ? 'setInterval(() => {}, 1000)' : ''}`
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], {stdio: ['ignore', 'pipe', 'inherit']})
+  const line = new Promise<{helper: number; fifoDir: string}>((resolve) => {
+    let out = ''
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+      if (out.includes('\n')) {
+        const [helper, fifoDir] = out.trim().split(' ')
+        resolve({helper: Number(helper), fifoDir})
+      }
+    })
+  })
+  return {child, line}
+}
 
 const ppidOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1])
 
@@ -71,6 +102,17 @@ describe('the command helper', () => {
     const next = await runShell('echo fine', {timeoutMs: 10_000}) // its output FIFO was not handed on
     assert.equal(next.output, 'fine')
   })
+
+  for (const how of ['exits', 'is killed with SIGKILL'] as const) {
+    it(`when the agent ${how}, the helper stops and its FIFO dir is removed`, async () => {
+      const {child, line} = commandRunner(how === 'exits' ? 'exit' : 'stay')
+      const {helper, fifoDir} = await line
+      assert.match(fifoDir, /stconf-exec-/)
+      if (how !== 'exits') child.kill('SIGKILL')
+      await until('the helper stopped', () => gone(helper))
+      await until('the FIFO dir is gone', () => !existsSync(fifoDir))
+    })
+  }
 
   it('a helper that dies fails its running command with a clear line, and the next command starts a new one', async () => {
     await runShell('true', {timeoutMs: 10_000})
