@@ -169,7 +169,9 @@ class Helper {
   private async takeFifo(): Promise<string> {
     if (this.freeFifos.length === 0) {
       const batch = Array.from({length: 4}, () => join(this.dir, `out-${this.fifoCount++}`))
-      await execa('mkfifo', ['-m', '600', ...batch])
+      // cleanup: false here and for the helper: execa's cleanup hooks SIGTERM (signal-exit), and once
+      // the agent's own SIGTERM handler is gone during its stop, it would kill the agent by re-raising
+      await execa('mkfifo', ['-m', '600', ...batch], {cleanup: false})
       this.freeFifos.push(...batch)
     }
 
