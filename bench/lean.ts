@@ -10,8 +10,8 @@ import {fileURLToPath} from 'node:url'
 import {AGENT_NODE_FLAGS} from '../src/commands/agent.js'
 import {runShell} from '../src/lib/exec.js'
 import {ZkClient} from '../src/lib/zk/zk-client.js'
-import {tempDir, waitUntil, writeZnodes} from '../test/helpers/agent-harness.js'
-import {ADMIN_TOKEN, BIN, ROOT, startServe} from '../test/helpers/cli.js'
+import {writeZnodes} from '../test/helpers/agent-harness.js'
+import {ADMIN_TOKEN, BIN, ROOT, startServe, tempDir, waitUntil} from '../test/helpers/cli.js'
 import {startZk} from '../test/helpers/zk-server.js'
 
 const EXECUTABLE = join(ROOT, 'dist', 'sea', 'stconf')

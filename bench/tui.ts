@@ -8,7 +8,7 @@ import {execFileSync} from 'node:child_process'
 import {EventEmitter} from 'node:events'
 import {readFileSync} from 'node:fs'
 import {ApiClient} from '../src/lib/client/api-client.js'
-import {ADMIN_TOKEN, startServe, waitFor} from '../test/helpers/cli.js'
+import {ADMIN_TOKEN, startServe, waitUntil} from '../test/helpers/cli.js'
 import {TmuxTerminal} from '../test/helpers/tmux.js'
 import {percentile} from './core.js'
 
@@ -97,10 +97,10 @@ export async function benchTui(): Promise<Record<string, unknown>> {
       const started = performance.now()
       const tui = TmuxTerminal.start(['tui'], {env: {STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'}})
       try {
-        await waitFor(() => {
+        await waitUntil('a complete first frame', () => {
           const screen = tui.screen()
           return /Keys 5000/.test(screen) && /▸v1 +push/.test(screen) && /gs-\d+ +v1 +ok/.test(screen)
-        }, 'a complete first frame', 60_000)
+        }, 60_000)
         firstFrames.push(performance.now() - started)
         if (run === 2) {
           const shell = Number(tui.tmux('display-message', '-p', '-t', 'tui', '#{pane_pid}').trim())

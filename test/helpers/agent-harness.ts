@@ -1,26 +1,12 @@
-// Real processes for agent tests: the built `stconf serve` and `stconf agent`, temp dirs, waits with
-// generous deadlines (never timing thresholds).
-import {spawn, type ChildProcess} from 'node:child_process'
+// Real processes for agent tests: `stconf agent` started from a config file, what they write and log,
+// their reports in ZooKeeper, and ZooKeeper written straight as serve writes it.
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
+import type {InstanceReport} from '../../src/lib/agent/types.js'
 import {sha256, type VersionMeta} from '../../src/lib/model.js'
 import type {ZkClient} from '../../src/lib/zk/zk-client.js'
 import {zkPath} from '../../src/lib/zk/zk-client.js'
-import {trackProcess} from './cleanup.js'
-import {ADMIN_TOKEN, CLI, startServe as startServeProcess, tempDir as makeTempDir, waitFor, type ServeHandle} from './cli.js'
-
-export {ADMIN_TOKEN, BIN, ROOT} from './cli.js'
-
-export function tempDir(prefix = 'stconf-agent-'): string {
-  return makeTempDir(prefix)
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** waitFor with the description first (the agent tests' order). */
-export function waitUntil<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 20_000): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
-  return waitFor(probe as () => Promise<Exclude<T, false | null | undefined | 0 | ''>>, what, timeoutMs)
-}
+import {ADMIN_TOKEN, spawnCli, waitUntil, type Proc} from './cli.js'
 
 export function readText(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined
@@ -31,39 +17,24 @@ export function countLines(path: string): number {
   return text ? text.split('\n').filter(Boolean).length : 0
 }
 
-export class Proc {
-  output = ''
-  readonly exited: Promise<number | null>
-  constructor(readonly child: ChildProcess) {
-    child.stdout?.on('data', (chunk) => (this.output += chunk.toString()))
-    child.stderr?.on('data', (chunk) => (this.output += chunk.toString()))
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
-  }
-
-  get pid(): number {
-    return this.child.pid!
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.running) this.child.kill(signal)
-    return this.exited
-  }
+export interface LogLine {
+  level: string
+  msg: string
+  [field: string]: unknown
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}): Proc {
-  const [program, ...first] = CLI
-  return new Proc(trackProcess(spawn(program, [...first, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})))
+/** The JSON log lines (--log-format json) in a process's output. */
+export function logLines(output: string): LogLine[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine)
 }
 
-export type Serve = ServeHandle
-
-/** serve as the agent tests use it: ZooKeeper mode with a short session, so expiry tests stay short. */
-export function startServe(options: {zk?: string; data?: string; port?: number} = {}): Promise<Serve> {
-  return startServeProcess({dataDir: options.data, port: options.port, ...(options.zk ? {zk: options.zk, args: ['--zk-session-timeout', '4000']} : {})})
+/** An agent's instance report as it stands in ZooKeeper, with the session that owns the node. */
+export async function readInstance(zk: ZkClient, env: string, host: string, root = '/stconf'): Promise<{report: InstanceReport; owner: string} | undefined> {
+  const node = await zk.getData(zkPath(root, 'instances', env, host))
+  return node ? {report: JSON.parse(node.data.toString()) as InstanceReport, owner: node.stat.ephemeralOwner} : undefined
 }
 
 export async function push(serveUrl: string, env: string, key: string, content: string | Buffer, message = 'test'): Promise<VersionMeta> {
@@ -125,5 +96,33 @@ export function writeAgentConfig(dir: string, setup: AgentSetup): string {
 }
 
 export function startAgent(configPath: string, extra: string[] = [], env: Record<string, string> = {}): Proc {
-  return runCli(['agent', '--config', configPath, '--log-format', 'json', ...extra], env)
+  return spawnCli(['agent', '--config', configPath, '--log-format', 'json', ...extra], {env})
+}
+
+/**
+ * A file the agent manages only so that a test can see its polls: the poll puts a hand edit of it
+ * back. Waiting for that `rounds` times shows that that many polls came and went, so a test can say
+ * "nothing happened meanwhile" without sleeping for a guessed time. List it after the files under test.
+ */
+export class PollProbe {
+  static readonly key = 'game/poll-probe.ini'
+  static readonly content = 'probe\n'
+  constructor(readonly dest: string) {}
+
+  get file(): AgentFileSpec {
+    return {key: PollProbe.key, dest: this.dest}
+  }
+
+  /** Push the probe's content to the center (before the agent starts). */
+  publish(serveUrl: string, env: string): Promise<VersionMeta> {
+    return push(serveUrl, env, PollProbe.key, PollProbe.content)
+  }
+
+  async polls(rounds = 3): Promise<void> {
+    await waitUntil('the poll probe applied', () => readText(this.dest) === PollProbe.content)
+    for (let round = 1; round <= rounds; round++) {
+      writeFileSync(this.dest, `hand edit ${round}\n`)
+      await waitUntil(`poll ${round} to put the probe back`, () => readText(this.dest) === PollProbe.content)
+    }
+  }
 }

@@ -4,7 +4,7 @@
 // serve still running would write into its data dir again), then the temp dirs.
 // STCONF_KEEP_TMP=1 keeps the dirs for a look after a failure (their paths go to stderr).
 import {type ChildProcess} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -60,4 +60,20 @@ export function trackProcess<T extends ChildProcess>(child: T): T {
   children.add(child)
   child.once('exit', () => children.delete(child))
   return child
+}
+
+/** Alive and not a zombie (PID 1 in a container may never reap an orphaned daemon). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+  } catch {
+    return process.platform !== 'linux'
+  }
 }

@@ -1,8 +1,8 @@
 // A real pseudo-terminal for end-to-end tests of `stconf tui`: a tmux server on a private socket,
 // the built CLI running in it, the screen read with capture-pane. Tests poll for the expected frame
-// (waitFor), never sleep and assert.
+// (waitUntil), never sleep and assert.
 import {execFileSync} from 'node:child_process'
-import {BIN, ROOT, waitFor} from './cli.js'
+import {BIN, ROOT, waitUntil} from './cli.js'
 
 export function hasTmux(): boolean {
   try {
@@ -41,10 +41,10 @@ export class TmuxTerminal {
   /** Waits for a frame matching `pattern`; the last screen is in the error when it never comes. */
   async waitScreen(pattern: RegExp, what: string, timeoutMs = 30_000): Promise<string> {
     try {
-      return await waitFor(() => {
+      return await waitUntil(what, () => {
         const screen = this.screen()
         return pattern.test(screen) && screen
-      }, what, timeoutMs)
+      }, timeoutMs)
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- screen ---\n${this.screen()}`)
     }

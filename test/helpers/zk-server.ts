@@ -5,6 +5,7 @@ import {appendFileSync, existsSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {createConnection, createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {ZkClient, type ZkOptions} from '../../src/lib/zk/zk-client.js'
 import {makeTempDir, removeDir, trackProcess} from './cleanup.js'
 
 const JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-nop.jar']
@@ -117,4 +118,12 @@ export async function startZk(): Promise<TestZk> {
   const zk = new TestZk()
   await zk.start()
   return zk
+}
+
+/** A ZkClient of the test's own (to read what serve and agents wrote, or to write around them), connected. */
+export async function connectZk(server: TestZk | string, options: Omit<ZkOptions, 'connect'> = {}): Promise<ZkClient> {
+  const client = new ZkClient({connect: typeof server === 'string' ? server : server.connect, ...options})
+  client.start()
+  await client.waitConnected(60_000) // a deadline for a loaded machine
+  return client
 }

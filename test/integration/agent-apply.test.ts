@@ -3,23 +3,21 @@ import assert from 'node:assert/strict'
 import {mkdirSync, readFileSync, statSync, symlinkSync, lstatSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import type {InstanceReport} from '../../src/lib/agent/types.js'
-import {ZkClient} from '../../src/lib/zk/zk-client.js'
-import {countLines, push, readText, sleep, startAgent, startServe, tempDir, waitUntil, writeAgentConfig, type Proc, type Serve} from '../helpers/agent-harness.js'
-import {startZk, type TestZk} from '../helpers/zk-server.js'
+import type {ZkClient} from '../../src/lib/zk/zk-client.js'
+import {countLines, PollProbe, push, readInstance, readText, startAgent, writeAgentConfig} from '../helpers/agent-harness.js'
+import {startServe, tempDir, waitUntil, type Proc, type ServeHandle} from '../helpers/cli.js'
+import {connectZk, startZk, type TestZk} from '../helpers/zk-server.js'
 
 describe('stconf agent applies changes (zk source)', () => {
   let zk: TestZk
-  let serve: Serve
+  let serve: ServeHandle
   let client: ZkClient
   const agents: Proc[] = []
 
   before(async () => {
     zk = await startZk()
-    serve = await startServe({zk: zk.connect})
-    client = new ZkClient({connect: zk.connect})
-    client.start()
-    await client.waitConnected(10_000)
+    serve = await startServe({zk: zk.connect, zkSessionTimeoutMs: 4000})
+    client = await connectZk(zk)
   })
 
   after(async () => {
@@ -29,10 +27,7 @@ describe('stconf agent applies changes (zk source)', () => {
     await zk.destroy()
   })
 
-  const instance = async (env: string, host: string): Promise<InstanceReport | undefined> => {
-    const node = await client.getData(`/stconf/instances/${env}/${host}`)
-    return node ? (JSON.parse(node.data.toString()) as InstanceReport) : undefined
-  }
+  const instance = async (env: string, host: string) => (await readInstance(client, env, host))?.report
 
   it('applies each change with one reload; identical bytes give no reload; reports; SIGTERM removes the report', async () => {
     const dir = tempDir()
@@ -83,13 +78,15 @@ describe('stconf agent applies changes (zk source)', () => {
     const dest = join(dir, 'conf.ini')
     const reloads = join(dir, 'reloads.log')
     const checks = join(dir, 'checks.log')
+    const probe = new PollProbe(join(dir, 'probe.ini'))
     await push(serve.url, 'check1', 'game/conf.ini', 'good 1\n')
+    await probe.publish(serve.url, 'check1')
     const config = writeAgentConfig(dir, {
       source: `zk://${zk.connect}/stconf`,
       env: 'check1',
       host: 'gs-2',
       pollInterval: '200ms',
-      files: [{key: 'game/conf.ini', dest, check: `echo x >> ${checks}; grep -q good {{path}}`, reload: `echo r >> ${reloads}`}],
+      files: [{key: 'game/conf.ini', dest, check: `echo x >> ${checks}; grep -q good {{path}}`, reload: `echo r >> ${reloads}`}, probe.file],
     })
     const agent = startAgent(config)
     agents.push(agent)
@@ -103,7 +100,7 @@ describe('stconf agent applies changes (zk source)', () => {
     assert.match(report.files[0].error ?? '', /version 2: check failed/)
     assert.equal(readText(dest), 'good 1\n', 'the old file is kept')
     const checksAfterFailure = countLines(checks)
-    await sleep(1500) // several polls
+    await probe.polls() // several polls
     assert.equal(countLines(checks), checksAfterFailure, 'a failed version is not checked again')
     await push(serve.url, 'check1', 'game/conf.ini', 'good 3\n')
     await waitUntil('version 3 applied', () => readText(dest) === 'good 3\n' && countLines(reloads) === 2)
@@ -115,14 +112,16 @@ describe('stconf agent applies changes (zk source)', () => {
     const dir = tempDir()
     const dest = join(dir, 'conf.ini')
     const reloads = join(dir, 'reloads.log')
+    const probe = new PollProbe(join(dir, 'probe.ini'))
     await push(serve.url, 'reload1', 'game/conf.ini', 'fine 1\n')
+    await probe.publish(serve.url, 'reload1')
     const config = writeAgentConfig(dir, {
       source: `zk://${zk.connect}/stconf`,
       env: 'reload1',
       host: 'gs-3',
       pollInterval: '200ms',
       // the "service" refuses to start with a broken file
-      files: [{key: 'game/conf.ini', dest, reload: `cat ${dest} >> ${reloads}; ! grep -q broken ${dest}`}],
+      files: [{key: 'game/conf.ini', dest, reload: `cat ${dest} >> ${reloads}; ! grep -q broken ${dest}`}, probe.file],
     })
     const agent = startAgent(config)
     agents.push(agent)
@@ -136,7 +135,7 @@ describe('stconf agent applies changes (zk source)', () => {
     assert.equal(readText(reloads), 'fine 1\nbroken 2\nfine 1\n', 'reload ran with the new file, failed, ran again with the old one')
     assert.equal(report.files[0].version, 1)
     assert.match(report.files[0].error ?? '', /version 2: reload failed/)
-    await sleep(1500)
+    await probe.polls()
     assert.equal(countLines(reloads), 3, 'no restart loop: the failed version is not tried again')
     await push(serve.url, 'reload1', 'game/conf.ini', 'fine 3\n')
     await waitUntil('version 3 applied', () => readText(dest) === 'fine 3\n' && countLines(reloads) === 4)
@@ -165,7 +164,8 @@ describe('stconf agent applies changes (zk source)', () => {
     assert.equal(readText(target), 'v1\n', 'its target got the content')
     for (let i = 2; i <= 6; i++) await push(serve.url, 'burst1', 'game/conf.ini', `v${i}\n`)
     await waitUntil('the burst reloaded', () => countLines(reloads) >= 2)
-    await sleep(500)
+    // Settled: the report says version 6 is in place, which it says only after its reload.
+    await waitUntil('the report of version 6', async () => (await instance('burst1', 'gs-4'))?.files[0]?.status === 'ok' && (await instance('burst1', 'gs-4'))?.files[0]?.version === 6)
     assert.equal(readText(reloads), 'v1\nv6\n', 'one reload for the burst, with the last version')
     assert.ok(lstatSync(dest).isSymbolicLink())
     await agent.stop()

@@ -7,32 +7,20 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {DryRunResult} from '../../src/lib/agent/dry-run.js'
 import type {StatusRow} from '../../src/lib/agent/status.js'
-import type {InstanceReport} from '../../src/lib/agent/types.js'
-import {ZkClient} from '../../src/lib/zk/zk-client.js'
-import {ADMIN_TOKEN, push, startAgent, startServe, tempDir, waitUntil, writeAgentConfig, type Proc, type Serve} from '../helpers/agent-harness.js'
-import {runCli} from '../helpers/cli.js'
-import {freePort, startZk, type TestZk} from '../helpers/zk-server.js'
-
-type LogLine = {level: string; msg: string; [field: string]: unknown}
-
-function logLines(output: string): LogLine[] {
-  return output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogLine)
-}
+import type {ZkClient} from '../../src/lib/zk/zk-client.js'
+import {logLines, push, readInstance, startAgent, writeAgentConfig} from '../helpers/agent-harness.js'
+import {ADMIN_TOKEN, runCli, startServe, tempDir, waitUntil, type Proc, type ServeHandle} from '../helpers/cli.js'
+import {connectZk, freePort, startZk, type TestZk} from '../helpers/zk-server.js'
 
 describe('the agent shows what it changes', () => {
   let zk: TestZk
-  let serve: Serve
+  let serve: ServeHandle
   let client: ZkClient
   const agents: Proc[] = []
   before(async () => {
     zk = await startZk()
-    serve = await startServe({zk: zk.connect})
-    client = new ZkClient({connect: zk.connect})
-    client.start()
-    await client.waitConnected(10_000)
+    serve = await startServe({zk: zk.connect, zkSessionTimeoutMs: 4000})
+    client = await connectZk(zk)
   })
 
   after(async () => {
@@ -42,10 +30,7 @@ describe('the agent shows what it changes', () => {
     await zk.destroy()
   })
 
-  const instance = async (env: string, host: string): Promise<InstanceReport | undefined> => {
-    const node = await client.getData(`/stconf/instances/${env}/${host}`)
-    return node ? (JSON.parse(node.data.toString()) as InstanceReport) : undefined
-  }
+  const instance = async (env: string, host: string) => (await readInstance(client, env, host))?.report
 
   const cli = (args: string[]) => runCli([...args, '--server', serve.url, '--token', ADMIN_TOKEN])
 

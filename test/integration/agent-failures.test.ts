@@ -4,10 +4,10 @@ import assert from 'node:assert/strict'
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import type {InstanceReport} from '../../src/lib/agent/types.js'
-import {ZkClient} from '../../src/lib/zk/zk-client.js'
-import {push, readText, sleep, startAgent, startServe, tempDir, waitUntil, writeAgentConfig, writeZnodes, type Proc, type Serve} from '../helpers/agent-harness.js'
-import {startZk, type TestZk} from '../helpers/zk-server.js'
+import type {ZkClient} from '../../src/lib/zk/zk-client.js'
+import {PollProbe, push, readInstance, readText, startAgent, writeAgentConfig, writeZnodes} from '../helpers/agent-harness.js'
+import {startServe, tempDir, waitUntil, type Proc, type ServeHandle} from '../helpers/cli.js'
+import {connectZk, startZk, type TestZk} from '../helpers/zk-server.js'
 
 const ROOT = '/raw' // written straight by the tests, no serve watching it
 
@@ -18,9 +18,7 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
 
   before(async () => {
     zk = await startZk()
-    client = new ZkClient({connect: zk.connect, sessionTimeoutMs: 4000})
-    client.start()
-    await client.waitConnected(10_000)
+    client = await connectZk(zk, {sessionTimeoutMs: 4000})
   })
 
   after(async () => {
@@ -29,10 +27,7 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
     await zk.destroy()
   })
 
-  const instance = async (env: string, host: string) => {
-    const node = await client.getData(`${ROOT}/instances/${env}/${host}`)
-    return node ? {report: JSON.parse(node.data.toString()) as InstanceReport, owner: node.stat.ephemeralOwner} : undefined
-  }
+  const instance = (env: string, host: string) => readInstance(client, env, host, ROOT)
 
   it('recovers from session expiry (agent paused past its session timeout): new report node, watches re-armed', async () => {
     const dir = tempDir()
@@ -73,13 +68,15 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
   it('follows a key deleted and re-created straight in ZooKeeper, never blanking the file meanwhile', async () => {
     const dir = tempDir()
     const dest = join(dir, 'conf.ini')
+    const probe = new PollProbe(join(dir, 'probe.ini'))
     await writeZnodes(client, 'del', 'game/conf.ini', 'before\n', 1, ROOT)
+    await writeZnodes(client, 'del', PollProbe.key, PollProbe.content, 1, ROOT)
     const config = writeAgentConfig(dir, {
       source: `zk://${zk.connect}${ROOT}`,
       env: 'del',
       host: 'del-1',
       pollInterval: '200ms',
-      files: [{key: 'game/conf.ini', dest}],
+      files: [{key: 'game/conf.ini', dest}, probe.file],
     })
     const agent = startAgent(config)
     agents.push(agent)
@@ -91,9 +88,10 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
       {op: 'remove', path: `${ROOT}/meta/del/game/conf.ini`, version: meta1.stat.version},
     ])
     await waitUntil('the agent to notice the key is gone', async () => /does not exist in the center/.test((await instance('del', 'del-1'))?.report.files[0].error ?? ''))
-    for (let i = 0; i < 10; i++) {
+    // Polls come and go while the key is gone; none of them touches the file.
+    for (let round = 0; round < 3; round++) {
       assert.equal(readText(dest), 'before\n', 'the file is never blanked or deleted while the key is gone')
-      await sleep(100)
+      await probe.polls(1)
     }
 
     await writeZnodes(client, 'del', 'game/conf.ini', 'after\n', 2, ROOT)
@@ -135,12 +133,12 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
 
 describe('agent with ZooKeeper down (real serve, real agents)', () => {
   let zk: TestZk
-  let serve: Serve
+  let serve: ServeHandle
   const agents: Proc[] = []
 
   before(async () => {
     zk = await startZk()
-    serve = await startServe({zk: zk.connect})
+    serve = await startServe({zk: zk.connect, zkSessionTimeoutMs: 4000})
   })
 
   after(async () => {
@@ -192,7 +190,8 @@ describe('agent with ZooKeeper down (real serve, real agents)', () => {
     await zk.stop()
     const second = startAgent(setup(late, 'o-2'))
     agents.push(second)
-    await sleep(5000) // ZooKeeper stays down for several seconds
+    // Down until both agents have felt it: each says so once its reads fail (a poll, a watch).
+    await waitUntil('both agents to notice ZooKeeper is down', () => /center unreachable/.test(first.output) && /center unreachable/.test(second.output), 60_000)
     assert.ok(first.running && second.running, 'both agents keep running')
     assert.equal(readText(join(running, 'conf.ini')), 'before outage\n', 'files intact')
     assert.equal(readText(join(late, 'conf.ini')), 'before outage\n', 'files intact')

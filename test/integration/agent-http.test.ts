@@ -2,19 +2,11 @@
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import type {StatusRow} from '../../src/lib/agent/status.js'
-import {ADMIN_TOKEN, countLines, push, readText, startAgent, startServe, tempDir, waitUntil, writeAgentConfig, type Proc, type Serve} from '../helpers/agent-harness.js'
-import {runCli as runCliSplit} from '../helpers/cli.js'
-
-async function status(serve: Serve, env: string, key?: string): Promise<StatusRow[]> {
-  const proc = await runCliSplit(['status', ...(key ? [key] : []), '--env', env, '--json', '--server', serve.url, '--token', ADMIN_TOKEN])
-  // 7: an instance failed; 8: not converged (pending or offline) - the rows are printed either way
-  if (![0, 7, 8].includes(proc.code)) throw new Error(`stconf status exited ${proc.code}: ${proc.stderr}`)
-  return JSON.parse(proc.stdout) as StatusRow[]
-}
+import {countLines, push, readText, startAgent, writeAgentConfig} from '../helpers/agent-harness.js'
+import {ADMIN_TOKEN, startServe, status, tempDir, waitUntil, type Proc, type ServeHandle} from '../helpers/cli.js'
 
 describe('stconf agent with an http source (embedded-store serve) and stconf status', () => {
-  let serve: Serve
+  let serve: ServeHandle
   const agents: Proc[] = []
   before(async () => {
     serve = await startServe()
@@ -48,7 +40,7 @@ describe('stconf agent with an http source (embedded-store serve) and stconf sta
     await waitUntil('version 2 applied', () => readText(dest) === 'a=2\n' && countLines(reloads) === 2)
     await push(serve.url, 'web', 'game/other.ini', 'not good\n')
     const rows = await waitUntil('status with both files', async () => {
-      const rows = await status(serve, 'web')
+      const {rows} = await status(serve.url, 'web')
       const conf = rows.find((row) => row.key === 'game/conf.ini')
       const bad = rows.find((row) => row.key === 'game/other.ini')
       return conf?.version === 2 && bad?.status === 'check-failed' && rows
@@ -66,7 +58,7 @@ describe('stconf agent with an http source (embedded-store serve) and stconf sta
     assert.match(bad.error ?? '', /check failed/)
     assert.equal(readText(other), undefined, 'a file that failed its check is not written')
 
-    const onlyConf = await status(serve, 'web', 'game/conf.ini')
+    const {rows: onlyConf} = await status(serve.url, 'web', {key: 'game/conf.ini'})
     assert.deepEqual(
       onlyConf.map((row) => row.key),
       ['game/conf.ini'],
@@ -74,7 +66,7 @@ describe('stconf agent with an http source (embedded-store serve) and stconf sta
 
     assert.equal(await agent.stop('SIGTERM'), 0)
     const stopped = await waitUntil('the stopped agent listed as stopped', async () => {
-      const rows = await status(serve, 'web')
+      const {rows} = await status(serve.url, 'web')
       return rows.length > 0 && rows.every((row) => row.state === 'stopped') && rows
     })
     assert.equal(stopped.find((row) => row.key === 'game/conf.ini')?.version, 2, 'with the versions it last applied')
@@ -84,7 +76,7 @@ describe('stconf agent with an http source (embedded-store serve) and stconf sta
   it('keeps its files while serve is down, starts from them, and converges when serve returns', async () => {
     const dir = tempDir()
     const data = tempDir('stconf-serve-')
-    const own = await startServe({data})
+    const own = await startServe({dataDir: data})
     const dest = join(dir, 'conf.ini')
     await push(own.url, 'web', 'game/conf.ini', 'x=1\n')
     const config = writeAgentConfig(dir, {source: own.url, token: ADMIN_TOKEN, env: 'web', host: 'web-2', pollInterval: '300ms', files: [{key: 'game/conf.ini', dest}]})
@@ -99,7 +91,7 @@ describe('stconf agent with an http source (embedded-store serve) and stconf sta
     await waitUntil('the agent to notice the center is down', () => /center unreachable/.test(agent.output))
     assert.ok(agent.running)
     assert.equal(readText(dest), 'x=1\n', 'the file is intact')
-    const back = await startServe({data, port: Number(port)})
+    const back = await startServe({dataDir: data, port: Number(port)})
     await push(back.url, 'web', 'game/conf.ini', 'x=2\n')
     await waitUntil('convergence after serve returns', () => readText(dest) === 'x=2\n')
     await agent.stop()

@@ -2,63 +2,29 @@
 // invalid config at start, --daemon with pid and log files, the http heartbeat (a killed agent is
 // shown offline), and SIGTERM in the middle of a burst of pushes.
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:http'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import type {StatusRow} from '../../src/lib/agent/status.js'
-import type {InstanceReport} from '../../src/lib/agent/types.js'
-import {ZkClient} from '../../src/lib/zk/zk-client.js'
-import {ADMIN_TOKEN, countLines, push, readText, runCli, startAgent, startServe, tempDir, waitUntil, writeAgentConfig, type Proc, type Serve} from '../helpers/agent-harness.js'
-import {runCli as runCliSplit} from '../helpers/cli.js'
-import {freePort, startZk, type TestZk} from '../helpers/zk-server.js'
+import type {ZkClient} from '../../src/lib/zk/zk-client.js'
+import {countLines, logLines, push, readInstance, readText, startAgent, writeAgentConfig} from '../helpers/agent-harness.js'
+import {alive} from '../helpers/cleanup.js'
+import {ADMIN_TOKEN, spawnCli, startServe, status, tempDir, waitUntil, type Proc, type ServeHandle} from '../helpers/cli.js'
+import {connectZk, freePort, startZk, type TestZk} from '../helpers/zk-server.js'
 
 const LONG = 60_000 // generous: the CI machine is shared and noisy
 
-/** Alive and not a zombie (PID 1 in a container may never reap an orphaned daemon). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return process.platform !== 'linux'
-  }
-}
-
-/** The JSON log lines of a process's output (stdout and stderr). */
-function logLines(output: string): Array<{level: string; msg: string; [field: string]: unknown}> {
-  return output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as {level: string; msg: string})
-}
-
-async function status(serve: Serve, env: string): Promise<StatusRow[]> {
-  const proc = await runCliSplit(['status', '--env', env, '--json', '--server', serve.url, '--token', ADMIN_TOKEN])
-  // 7: an instance failed; 8: not converged (pending or offline) - the rows are printed either way
-  if (![0, 7, 8].includes(proc.code)) throw new Error(`stconf status exited ${proc.code}: ${proc.stderr}`)
-  return JSON.parse(proc.stdout) as StatusRow[]
-}
-
 describe('agent life cycle (real ZooKeeper, real serve, real agent processes)', () => {
   let zk: TestZk
-  let serve: Serve
+  let serve: ServeHandle
   let client: ZkClient
   const agents: Proc[] = []
   const daemons: number[] = []
 
   before(async () => {
     zk = await startZk()
-    serve = await startServe({zk: zk.connect})
-    client = new ZkClient({connect: zk.connect, sessionTimeoutMs: 30_000})
-    client.start()
-    await client.waitConnected(LONG)
+    serve = await startServe({zk: zk.connect, zkSessionTimeoutMs: 4000})
+    client = await connectZk(zk, {sessionTimeoutMs: 30_000})
   })
 
   after(async () => {
@@ -70,10 +36,7 @@ describe('agent life cycle (real ZooKeeper, real serve, real agent processes)', 
   })
 
   const source = () => `zk://${zk.connect}/stconf`
-  const instance = async (env: string, host: string): Promise<InstanceReport | undefined> => {
-    const node = await client.getData(`/stconf/instances/${env}/${host}`)
-    return node ? (JSON.parse(node.data.toString()) as InstanceReport) : undefined
-  }
+  const instance = async (env: string, host: string) => (await readInstance(client, env, host))?.report
 
   it('SIGHUP re-reads the config: a new file is applied, a failed version stays failed; an invalid file is one log line and the old config stays', async () => {
     const dir = tempDir()
@@ -157,7 +120,7 @@ describe('agent life cycle (real ZooKeeper, real serve, real agent processes)', 
     const b = join(dir, 'b.ini')
     await push(serve.url, 'once', 'game/a.ini', 'a=1\n')
     await push(serve.url, 'once', 'game/b.ini', 'b=1\n')
-    const inSync = runCli(['agent', '--once', '--config', writeAgentConfig(dir, {source: source(), env: 'once', host: 'once-1', files: [{key: 'game/a.ini', dest: a}, {key: 'game/b.ini', dest: b}]})])
+    const inSync = spawnCli(['agent', '--once', '--config', writeAgentConfig(dir, {source: source(), env: 'once', host: 'once-1', files: [{key: 'game/a.ini', dest: a}, {key: 'game/b.ini', dest: b}]})])
     assert.equal(await inSync.exited, 0, inSync.output)
     assert.equal(readText(a), 'a=1\n')
     assert.equal(readText(b), 'b=1\n')
@@ -166,7 +129,7 @@ describe('agent life cycle (real ZooKeeper, real serve, real agent processes)', 
     const dir2 = tempDir()
     const c = join(dir2, 'c.ini')
     await push(serve.url, 'once', 'game/c.ini', 'not good\n')
-    const failing = runCli([
+    const failing = spawnCli([
       'agent',
       '--once',
       '--config',
@@ -183,7 +146,7 @@ describe('agent life cycle (real ZooKeeper, real serve, real agent processes)', 
       const d = join(dir3, 'd.ini')
       writeFileSync(d, 'local\n')
       const before = statSync(d)
-      const down = runCli([
+      const down = spawnCli([
         'agent',
         '--once',
         '--once-timeout',
@@ -216,7 +179,7 @@ describe('agent life cycle (real ZooKeeper, real serve, real agent processes)', 
         '', // env missing
       ].join('\n'),
     )
-    const proc = runCli(['agent', '--config', config])
+    const proc = spawnCli(['agent', '--config', config])
     assert.equal(await proc.exited, 2, proc.output)
     const lines = proc.output.split('\n').filter(Boolean)
     const fields = ['source', 'env', 'cacheDir', 'pollInterval', 'colour', 'files[0].mode']
@@ -229,7 +192,7 @@ describe('agent life cycle (real ZooKeeper, real serve, real agent processes)', 
     assert.equal(existsSync(join(process.cwd(), 'relative')), false)
 
     // --daemon validates before detaching: the same exit and lines, no daemon, no pid or log file.
-    const daemon = runCli(['agent', '--config', config, '--daemon', '--pid-file', join(dir, 'agent.pid'), '--log-file', join(dir, 'agent.log')])
+    const daemon = spawnCli(['agent', '--config', config, '--daemon', '--pid-file', join(dir, 'agent.pid'), '--log-file', join(dir, 'agent.log')])
     assert.equal(await daemon.exited, 2, daemon.output)
     assert.equal(daemon.output, proc.output)
     assert.deepEqual(readdirSync(dir), ['agent.yml'], 'nothing written by --daemon either')
@@ -239,7 +202,7 @@ describe('agent life cycle (real ZooKeeper, real serve, real agent processes)', 
     writeFileSync(join(dir2, 'plain-file'), '')
     const config2 = join(dir2, 'agent.json')
     writeFileSync(config2, JSON.stringify({source: 'http://127.0.0.1:1', token: 't', env: 'prod', cacheDir: join(dir2, 'plain-file', 'cache'), files: [{key: 'game/a.ini', dest: join(dir2, 'a.ini')}]}))
-    const uncreatable = runCli(['agent', '--config', config2])
+    const uncreatable = spawnCli(['agent', '--config', config2])
     assert.equal(await uncreatable.exited, 2, uncreatable.output)
     assert.match(uncreatable.output, /^stconf: cacheDir: cannot create \S+plain-file\S+ \(ENOTDIR\)\n$/)
     assert.deepEqual(readdirSync(dir2).sort(), ['agent.json', 'plain-file'])
@@ -252,7 +215,7 @@ describe('agent life cycle (real ZooKeeper, real serve, real agent processes)', 
     const logFile = join(dir, 'agent.log')
     await push(serve.url, 'daemon', 'game/conf.ini', 'd=1\n')
     const config = writeAgentConfig(dir, {source: source(), env: 'daemon', host: 'daemon-1', files: [{key: 'game/conf.ini', dest}]})
-    const starter = runCli(['agent', '--config', config, '--daemon', '--pid-file', pidFile, '--log-file', logFile, '--log-format', 'json'])
+    const starter = spawnCli(['agent', '--config', config, '--daemon', '--pid-file', pidFile, '--log-file', logFile, '--log-format', 'json'])
     assert.equal(await starter.exited, 0, starter.output)
     const announced = Number(/pid (\d+)/.exec(starter.output)?.[1])
     const pid = await waitUntil('the pid file', () => Number(readText(pidFile)?.trim()), LONG)
@@ -314,7 +277,7 @@ describe('agent life cycle (real ZooKeeper, real serve, real agent processes)', 
 })
 
 describe('http source heartbeat (embedded-store serve)', () => {
-  let serve: Serve
+  let serve: ServeHandle
   const agents: Proc[] = []
   before(async () => {
     serve = await startServe()
@@ -332,13 +295,13 @@ describe('http source heartbeat (embedded-store serve)', () => {
     const config = writeAgentConfig(dir, {source: serve.url, token: ADMIN_TOKEN, env: 'beat', host: 'beat-1', pollInterval: '1s', files: [{key: 'game/conf.ini', dest}]})
     const agent = startAgent(config)
     agents.push(agent)
-    const first = await waitUntil('the agent reported online', async () => (await status(serve, 'beat')).find((row) => row.online && row.version === 1), LONG)
+    const first = await waitUntil('the agent reported online', async () => (await status(serve.url, 'beat')).rows.find((row) => row.online && row.version === 1), LONG)
     assert.equal(first.inSync, true)
     // Nothing changes, yet the center hears from the agent again: a heartbeat.
-    await waitUntil('a heartbeat without a change', async () => (await status(serve, 'beat')).find((row) => row.online && row.lastSeen !== first.lastSeen), LONG)
+    await waitUntil('a heartbeat without a change', async () => (await status(serve.url, 'beat')).rows.find((row) => row.online && row.lastSeen !== first.lastSeen), LONG)
 
     await agent.stop('SIGKILL') // no clean stop: no DELETE
-    const offline = await waitUntil('the killed agent shown offline', async () => (await status(serve, 'beat')).find((row) => row.host === 'beat-1' && !row.online), LONG)
+    const offline = await waitUntil('the killed agent shown offline', async () => (await status(serve.url, 'beat')).rows.find((row) => row.host === 'beat-1' && !row.online), LONG)
     assert.equal(offline.inSync, false, 'an offline agent is not in sync')
     assert.equal(offline.state, 'offline', 'a missed heartbeat deadline is offline, not stopped')
     assert.equal(offline.version, 1, 'its last report is kept')

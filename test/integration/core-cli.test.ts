@@ -25,6 +25,15 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
       mkdirSync(join(work, path, '..'), {recursive: true})
       writeFileSync(join(work, path), bytes)
     }
+    /** Each case owns its env: pushes `contents` as versions 1, 2 ... of `key` there; the local file keeps the last. */
+    const pushed = async (env: string, key: string, contents: string[]) => {
+      for (const content of contents) {
+        put(key, content)
+        const result = await cli(['push', key, '--env', env])
+        assert.equal(result.code, 0, result.stderr)
+      }
+    }
+    const PORTS = ['[server]\nport=1\n', '[server]\nport=2\n', '[server]\nport=3\n']
 
     before(async () => {
       if (mode === 'zookeeper') zk = await startZk()
@@ -52,15 +61,15 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
 
     it('push defaults to ./<key>, makes no version for identical bytes, and history is newest first', async () => {
       put('game/conf.ini', '[server]\nport=1\n')
-      const first = await cli(['push', 'game/conf.ini', '--env', 'prod', '-m', 'first', '--json'])
+      const first = await cli(['push', 'game/conf.ini', '--env', 'defaults', '-m', 'first', '--json'])
       assert.equal(first.code, 0, first.stderr)
       assert.equal(JSON.parse(first.stdout).version, 1)
-      const same = await cli(['push', 'game/conf.ini', '--env', 'prod'])
+      const same = await cli(['push', 'game/conf.ini', '--env', 'defaults'])
       assert.equal(same.code, 0)
       assert.match(same.stdout, /unchanged/)
       put('game/conf.ini', '[server]\nport=2\n')
-      assert.equal((await cli(['push', 'game/conf.ini', '--env', 'prod', '-m', 'second'])).code, 0)
-      const history = await cli(['history', 'game/conf.ini', '--env', 'prod', '--json'])
+      assert.equal((await cli(['push', 'game/conf.ini', '--env', 'defaults', '-m', 'second'])).code, 0)
+      const history = await cli(['history', 'game/conf.ini', '--env', 'defaults', '--json'])
       const versions = JSON.parse(history.stdout) as Array<Record<string, unknown>>
       assert.deepEqual(versions.map((v) => v.version), [2, 1])
       assert.deepEqual(Object.keys(versions[0]).sort(), ['author', 'kind', 'message', 'sha256', 'size', 'time', 'version'])
@@ -71,50 +80,54 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
     })
 
     it('refuses a stale --expect-version with "conflict" and changes nothing', async () => {
+      await pushed('stale', 'game/conf.ini', PORTS.slice(0, 2))
       put('game/conf.ini', '[server]\nport=3\n')
-      const stale = await cli(['push', 'game/conf.ini', '--env', 'prod', '--expect-version', '1'])
+      const stale = await cli(['push', 'game/conf.ini', '--env', 'stale', '--expect-version', '1'])
       assert.notEqual(stale.code, 0)
       assert.match(stale.stderr, /conflict/)
       assert.equal(stale.stderr.trim().split('\n').length, 1)
-      const pulled = await cli(['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])
+      const pulled = await cli(['pull', 'game/conf.ini', '--env', 'stale', '-o', '-'])
       assert.equal(pulled.stdout, '[server]\nport=2\n')
-      const ok = await cli(['push', 'game/conf.ini', '--env', 'prod', '--expect-version', '2', '--json'])
+      const ok = await cli(['push', 'game/conf.ini', '--env', 'stale', '--expect-version', '2', '--json'])
       assert.equal(JSON.parse(ok.stdout).version, 3)
     })
 
     it('diffs center vs local (exit 0/1), two versions, and two envs', async () => {
-      const equal = await cli(['diff', 'game/conf.ini', '--env', 'prod'])
+      await pushed('diff', 'game/conf.ini', PORTS)
+      const equal = await cli(['diff', 'game/conf.ini', '--env', 'diff'])
       assert.equal(equal.code, 0, equal.stderr)
       assert.equal(equal.stdout, '')
       put('game/conf.ini', '[server]\nport=4\n')
-      const differ = await cli(['diff', 'game/conf.ini', '--env', 'prod'])
+      const differ = await cli(['diff', 'game/conf.ini', '--env', 'diff'])
       assert.equal(differ.code, 1)
       assert.match(differ.stdout, /^-port=3$/m)
       assert.match(differ.stdout, /^\+port=4$/m)
-      const versions = await cli(['diff', 'game/conf.ini', '--env', 'prod', '--from', '1', '--to', '2'])
+      const versions = await cli(['diff', 'game/conf.ini', '--env', 'diff', '--from', '1', '--to', '2'])
       assert.equal(versions.code, 1)
       assert.match(versions.stdout, /^-port=1$/m)
       assert.match(versions.stdout, /^\+port=2$/m)
       put('staging.ini', '[server]\nport=9\n')
-      assert.equal((await cli(['push', 'game/conf.ini', '--env', 'staging', '--file', 'staging.ini'])).code, 0)
-      const envs = await cli(['diff', 'game/conf.ini', '--env', 'prod', '--against-env', 'staging'])
+      assert.equal((await cli(['push', 'game/conf.ini', '--env', 'diff-staging', '--file', 'staging.ini'])).code, 0)
+      const envs = await cli(['diff', 'game/conf.ini', '--env', 'diff', '--against-env', 'diff-staging'])
       assert.equal(envs.code, 1)
       assert.match(envs.stdout, /^\+port=9$/m)
     })
 
     it('rolls back to an old version as a new version of kind rollback', async () => {
-      const rolled = await cli(['rollback', 'game/conf.ini', '--env', 'prod', '--to', '1', '--json'])
+      await pushed('rollback', 'game/conf.ini', PORTS)
+      const rolled = await cli(['rollback', 'game/conf.ini', '--env', 'rollback', '--to', '1', '--json'])
       assert.equal(rolled.code, 0, rolled.stderr)
       assert.equal(JSON.parse(rolled.stdout).version, 4)
-      assert.equal((await cli(['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])).stdout, '[server]\nport=1\n')
-      const history = JSON.parse((await cli(['history', 'game/conf.ini', '--env', 'prod', '--json'])).stdout)
+      assert.equal((await cli(['pull', 'game/conf.ini', '--env', 'rollback', '-o', '-'])).stdout, '[server]\nport=1\n')
+      const history = JSON.parse((await cli(['history', 'game/conf.ini', '--env', 'rollback', '--json'])).stdout)
       assert.equal(history[0].kind, 'rollback')
-      const missing = await cli(['rollback', 'game/conf.ini', '--env', 'prod', '--to', '99'])
+      const missing = await cli(['rollback', 'game/conf.ini', '--env', 'rollback', '--to', '99'])
       assert.equal(missing.code, 3)
       assert.match(missing.stderr, /no version 99/)
     })
 
     it('validates known formats before pushing; --no-validate skips it', async () => {
+      await pushed('validate', 'game/conf.ini', PORTS.slice(0, 1)) // the env exists: ls answers, and not "no env"
       const broken: Record<string, string> = {
         'app/a.json': '{"a": 1,,}',
         'app/a.yaml': 'a: [1, 2\nb: c',
@@ -124,21 +137,23 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
       }
       for (const [key, text] of Object.entries(broken)) {
         put(key, text)
-        const result = await cli(['push', key, '--env', 'prod'])
+        const result = await cli(['push', key, '--env', 'validate'])
         assert.equal(result.code, 2, `${key} was accepted`)
         assert.match(result.stderr, new RegExp(`${key.replace('.', '\\.')} is not valid`))
       }
 
-      const listed = JSON.parse((await cli(['ls', 'app', '--env', 'prod', '--json'])).stdout)
+      const listed = JSON.parse((await cli(['ls', 'app', '--env', 'validate', '--json'])).stdout)
       assert.deepEqual(listed, [], 'a refused push left something behind')
-      const forced = await cli(['push', 'app/a.json', '--env', 'prod', '--no-validate'])
+      const forced = await cli(['push', 'app/a.json', '--env', 'validate', '--no-validate'])
       assert.equal(forced.code, 0, forced.stderr)
     })
 
     it('lists keys and the audit log, and names every writer', async () => {
-      const keys = JSON.parse((await cli(['ls', '--env', 'prod', '--json'])).stdout) as Array<{key: string; version: number}>
+      await pushed('listing', 'game/conf.ini', PORTS)
+      assert.equal((await cli(['rollback', 'game/conf.ini', '--env', 'listing', '--to', '1'])).code, 0)
+      const keys = JSON.parse((await cli(['ls', '--env', 'listing', '--json'])).stdout) as Array<{key: string; version: number}>
       assert.ok(keys.some((k) => k.key === 'game/conf.ini' && k.version === 4))
-      const onlyGame = JSON.parse((await cli(['ls', 'game', '--env', 'prod', '--json'])).stdout) as Array<{key: string}>
+      const onlyGame = JSON.parse((await cli(['ls', 'game', '--env', 'listing', '--json'])).stdout) as Array<{key: string}>
       assert.deepEqual(onlyGame.map((k) => k.key), ['game/conf.ini'])
       const audit = JSON.parse((await cli(['audit', '--json'])).stdout) as Array<{actor: string; action: string; key?: string}>
       assert.ok(audit.some((e) => e.action === 'rollback' && e.key === 'game/conf.ini' && e.actor === 'admin'))
@@ -147,19 +162,20 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
     })
 
     it('enforces tokens and roles: 401 without or with a wrong token, 403 for a too-low role', async () => {
+      await pushed('roles', 'game/conf.ini', PORTS.slice(0, 1))
       const created = await cli(['token', 'create', 'reader', '--role', 'viewer'])
       assert.equal(created.code, 0, created.stderr)
       const viewerToken = created.stdout.trim().split('\n').at(-1)!
       assert.match(viewerToken, /^stc_/)
       const asViewer = (args: string[]) => runCli(args, {cwd: work, env: {STCONF_SERVER: serve.url, STCONF_TOKEN: viewerToken}})
-      assert.equal((await asViewer(['pull', 'game/conf.ini', '--env', 'prod', '-o', '-'])).code, 0)
-      const denied = await asViewer(['push', 'game/conf.ini', '--env', 'prod'])
+      assert.equal((await asViewer(['pull', 'game/conf.ini', '--env', 'roles', '-o', '-'])).code, 0)
+      const denied = await asViewer(['push', 'game/conf.ini', '--env', 'roles'])
       assert.equal(denied.code, 5)
       assert.match(denied.stderr, /role viewer; this needs operator/)
-      const noToken = await runCli(['ls', '--env', 'prod'], {cwd: work, env: {STCONF_SERVER: serve.url}})
+      const noToken = await runCli(['ls', '--env', 'roles'], {cwd: work, env: {STCONF_SERVER: serve.url}})
       assert.equal(noToken.code, 5)
       assert.match(noToken.stderr, /missing token/)
-      const wrong = await runCli(['ls', '--env', 'prod', '--token', 'nope'], {cwd: work, env: {STCONF_SERVER: serve.url}})
+      const wrong = await runCli(['ls', '--env', 'roles', '--token', 'nope'], {cwd: work, env: {STCONF_SERVER: serve.url}})
       assert.match(wrong.stderr, /invalid token/)
       const response = await fetch(`${serve.url}/api/v1/tokens`, {headers: {authorization: `Bearer ${viewerToken}`}})
       assert.equal(response.status, 403)
@@ -169,6 +185,7 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
     })
 
     it('gives one clear line and a non-zero exit for bad input, and changes nothing', async () => {
+      await pushed('prod', 'game/conf.ini', PORTS.slice(0, 1))
       const before = JSON.parse((await cli(['ls', '--env', 'prod', '--json'])).stdout)
       const cases: Array<[string[], RegExp]> = [
         [['push', '../etc/passwd', '--env', 'prod'], /"\.\." segments are not allowed/],
@@ -221,15 +238,16 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
     })
 
     it('answers JSON errors from the HTTP API with proper status codes', async () => {
+      await pushed('api', 'game/conf.ini', [...PORTS, '[server]\nport=4\n'])
       const auth = {authorization: `Bearer ${ADMIN_TOKEN}`}
-      const notFound = await fetch(`${serve.url}/api/v1/config/prod/game/none.ini`, {headers: auth})
+      const notFound = await fetch(`${serve.url}/api/v1/config/api/game/none.ini`, {headers: auth})
       assert.equal(notFound.status, 404)
       assert.deepEqual(Object.keys((await notFound.json()) as object).sort(), ['error', 'hint', 'message'])
-      const badKey = await fetch(`${serve.url}/api/v1/config/prod/game/..%2F..%2Fx`, {method: 'PUT', headers: auth, body: 'x'})
+      const badKey = await fetch(`${serve.url}/api/v1/config/api/game/..%2F..%2Fx`, {method: 'PUT', headers: auth, body: 'x'})
       assert.equal(badKey.status, 400)
-      const stale = await fetch(`${serve.url}/api/v1/config/prod/game/conf.ini`, {method: 'PUT', headers: {...auth, 'if-match': '"1"'}, body: 'x'})
+      const stale = await fetch(`${serve.url}/api/v1/config/api/game/conf.ini`, {method: 'PUT', headers: {...auth, 'if-match': '"1"'}, body: 'x'})
       assert.equal(stale.status, 409)
-      const current = await fetch(`${serve.url}/api/v1/config/prod/game/conf.ini`, {headers: auth})
+      const current = await fetch(`${serve.url}/api/v1/config/api/game/conf.ini`, {headers: auth})
       assert.equal(current.headers.get('x-stconf-version'), '4')
       assert.equal(current.headers.get('etag'), '"4"')
       const health = await fetch(`${serve.url}/healthz`)

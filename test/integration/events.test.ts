@@ -5,21 +5,21 @@ import {after, before, describe, it} from 'node:test'
 import {ApiClient} from '../../src/lib/client/api-client.js'
 import type {SseEvent} from '../../src/lib/client/sse-parser.js'
 import {StconfError} from '../../src/lib/errors.js'
-import {ZkClient, zkPath} from '../../src/lib/zk/zk-client.js'
-import {ADMIN_TOKEN, startServe, waitFor, type ServeHandle} from '../helpers/cli.js'
-import {startZk, type TestZk} from '../helpers/zk-server.js'
+import {zkPath, type ZkClient} from '../../src/lib/zk/zk-client.js'
+import {push} from '../helpers/agent-harness.js'
+import {ADMIN_TOKEN, startServe, waitUntil, type ServeHandle} from '../helpers/cli.js'
+import {connectZk, startZk, type TestZk} from '../helpers/zk-server.js'
 
 /** One open stream: every event it received, parsed. */
 function follow(client: ApiClient, env: string, lastEventId?: string) {
   const events: Array<SseEvent & {body: Record<string, unknown>}> = []
   const controller = new AbortController()
   const done = client.events(env, {lastEventId, signal: controller.signal, onEvent: (event) => events.push({...event, body: JSON.parse(event.data)})})
-  const seen = (what: string, match: (e: (typeof events)[number]) => boolean) => waitFor(() => events.find(match), what)
+  const seen = (what: string, match: (e: (typeof events)[number]) => boolean) => waitUntil(what, () => events.find(match))
   return {events, done, seen, stop: () => controller.abort()}
 }
 
 const auth = {authorization: `Bearer ${ADMIN_TOKEN}`}
-const push = (serve: ServeHandle, key: string, body: string) => fetch(`${serve.url}/api/v1/config/prod/${key}`, {method: 'PUT', headers: auth, body}).then((r) => r.json())
 
 describe('GET /api/v1/events (embedded store)', () => {
   let serve: ServeHandle
@@ -35,7 +35,7 @@ describe('GET /api/v1/events (embedded store)', () => {
     const hello = await feed.seen('hello', (e) => e.event === 'hello')
     assert.deepEqual(hello.body.caller, {name: 'admin', role: 'admin'})
     assert.equal(hello.body.mode, 'embedded')
-    await push(serve, 'game/conf.ini', 'a=1\n')
+    await push(serve.url, 'prod', 'game/conf.ini', 'a=1\n')
     const change = await feed.seen('change event', (e) => e.event === 'change')
     assert.equal(change.body.key, 'game/conf.ini')
     assert.equal((change.body.meta as {version: number}).version, 1)
@@ -44,7 +44,7 @@ describe('GET /api/v1/events (embedded store)', () => {
     assert.equal((audit.body.entry as {action: string}).action, 'push')
     // another env's change is not ours
     await fetch(`${serve.url}/api/v1/config/staging/game/conf.ini`, {method: 'PUT', headers: auth, body: 'x\n'})
-    await push(serve, 'game/conf.ini', 'a=2\n')
+    await push(serve.url, 'prod', 'game/conf.ini', 'a=2\n')
     await feed.seen('second change', (e) => e.event === 'change' && (e.body.meta as {version: number}).version === 2)
     assert.ok(!feed.events.some((e) => e.body.env === 'staging'))
     feed.stop()
@@ -64,10 +64,10 @@ describe('GET /api/v1/events (embedded store)', () => {
 
   it('resumes from Last-Event-ID with what was missed, and asks for a re-read when it cannot', async () => {
     const first = follow(client, 'prod')
-    await push(serve, 'game/resume.ini', 'v1\n')
+    await push(serve.url, 'prod', 'game/resume.ini', 'v1\n')
     const last = await first.seen('change v1', (e) => e.event === 'change' && e.body.key === 'game/resume.ini')
     first.stop()
-    await push(serve, 'game/resume.ini', 'v2\n') // while no stream is open
+    await push(serve.url, 'prod', 'game/resume.ini', 'v2\n') // while no stream is open
     const resumed = follow(client, 'prod', last.id)
     const missed = await resumed.seen('missed change', (e) => e.event === 'change' && e.body.key === 'game/resume.ini')
     assert.equal((missed.body.meta as {version: number}).version, 2)
@@ -80,6 +80,8 @@ describe('GET /api/v1/events (embedded store)', () => {
   })
 
   it('is authenticated like every call, and needs an env', async () => {
+    await push(serve.url, 'prod', 'game/conf.ini', 'a=1\n')
+    await push(serve.url, 'staging', 'game/conf.ini', 'x\n')
     const noToken = new ApiClient({server: serve.url, token: 'wrong'})
     await assert.rejects(noToken.events('prod', {onEvent() {}}), (error: StconfError) => error.code === 'unauthorized')
     await assert.rejects(client.events('', {onEvent() {}}), (error: StconfError) => error.code === 'bad-input')
@@ -102,10 +104,8 @@ describe('GET /api/v1/events (ZooKeeper)', () => {
   let agentZk: ZkClient
   before(async () => {
     zkServer = await startZk()
-    serve = await startServe({zk: zkServer.connect, args: ['--zk-session-timeout', '4000']})
-    agentZk = new ZkClient({connect: zkServer.connect, sessionTimeoutMs: 4000})
-    agentZk.start()
-    await agentZk.waitConnected(10_000)
+    serve = await startServe({zk: zkServer.connect, zkSessionTimeoutMs: 4000})
+    agentZk = await connectZk(zkServer, {sessionTimeoutMs: 4000})
   })
   after(async () => {
     agentZk.close()
@@ -124,7 +124,7 @@ describe('GET /api/v1/events (ZooKeeper)', () => {
     await feed.seen('joined', (e) => e.event === 'instance' && e.body.host === 'gs-zk' && e.body.online === true)
     const before = feed.events.length
     await agentZk.setData(path, report([{key: 'game/conf.ini', dest: '/x', version: 1, sha256: null, status: 'ok', appliedAt: null, error: null}]))
-    await waitFor(() => feed.events.slice(before).find((e) => e.event === 'instance' && e.body.host === 'gs-zk' && e.body.online === true), 'report event')
+    await waitUntil('report event', () => feed.events.slice(before).find((e) => e.event === 'instance' && e.body.host === 'gs-zk' && e.body.online === true))
     await agentZk.remove(path)
     await feed.seen('left', (e) => e.event === 'instance' && e.body.host === 'gs-zk' && e.body.online === false)
     feed.stop()

@@ -3,34 +3,30 @@
 // --forget; status exit codes (0 / 7 / 8); two agents on one host (one with `app:`); push --wait
 // (0 all applied, 7 a failing reload, 8 an agent that cannot answer in time).
 import assert from 'node:assert/strict'
-import {rmSync} from 'node:fs'
+import {rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {StatusRow} from '../../src/lib/agent/status.js'
 import type {RolloutResult} from '../../src/lib/client/rollout.js'
 import type {InstanceView} from '../../src/lib/fleet.js'
-import {ZkClient} from '../../src/lib/zk/zk-client.js'
-import {readText, startAgent, startServe, tempDir, waitUntil, writeAgentConfig, type Proc, type Serve} from '../helpers/agent-harness.js'
-import {ADMIN_TOKEN, runCli, type CliResult} from '../helpers/cli.js'
-import {startZk, type TestZk} from '../helpers/zk-server.js'
+import type {ZkClient} from '../../src/lib/zk/zk-client.js'
+import {readText, startAgent, writeAgentConfig} from '../helpers/agent-harness.js'
+import {ADMIN_TOKEN, runCli, startServe, status, tempDir, waitUntil, type CliResult, type Proc, type ServeHandle} from '../helpers/cli.js'
+import {connectZk, startZk, type TestZk} from '../helpers/zk-server.js'
 
 const LONG = 60_000 // generous: the machine is shared and noisy
 
 describe('fleet status: offline and stopped instances, exit codes, instance names, push --wait', () => {
   let zk: TestZk
-  let serve: Serve
+  let serve: ServeHandle
   let client: ZkClient
   const agents: Proc[] = []
-  const dirs: string[] = []
   const dataDir = tempDir('stconf-serve-')
-  dirs.push(dataDir)
 
   before(async () => {
     zk = await startZk()
-    serve = await startServe({zk: zk.connect, data: dataDir})
-    client = new ZkClient({connect: zk.connect, sessionTimeoutMs: 30_000})
-    client.start()
-    await client.waitConnected(LONG)
+    serve = await startServe({zk: zk.connect, dataDir, zkSessionTimeoutMs: 4000})
+    client = await connectZk(zk, {sessionTimeoutMs: 30_000})
   })
 
   after(async () => {
@@ -42,16 +38,9 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
     client.close()
     await serve.stop()
     await zk.destroy()
-    for (const dir of dirs) rmSync(dir, {recursive: true, force: true})
   })
 
   const cli = (args: string[]): Promise<CliResult> => runCli([...args, '--server', serve.url, '--token', ADMIN_TOKEN])
-  const status = async (env: string): Promise<{code: number; rows: StatusRow[]; stderr: string}> => {
-    const result = await cli(['status', '--env', env, '--json'])
-    if (![0, 7, 8].includes(result.code)) throw new Error(`stconf status exited ${result.code}: ${result.stderr}`)
-    return {code: result.code, rows: JSON.parse(result.stdout) as StatusRow[], stderr: result.stderr}
-  }
-
   const row = (rows: StatusRow[], instance: string) => rows.find((r) => r.instance === instance)
   // Waiting reads the HTTP API (cheap); what is asserted comes from the CLI.
   const views = async (env: string): Promise<InstanceView[]> => {
@@ -61,17 +50,13 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
 
   const stateOf = async (env: string, instance: string) => (await views(env)).find((v) => v.instance === instance)?.state
   const pushFile = async (env: string, key: string, content: string, extra: string[] = []): Promise<CliResult> => {
-    const dir = tempDir('stconf-push-')
-    dirs.push(dir)
-    const file = join(dir, 'content')
-    const {writeFileSync} = await import('node:fs')
+    const file = join(tempDir('stconf-push-'), 'content')
     writeFileSync(file, content)
     return cli(['push', key, '--env', env, '--file', file, '--no-validate', ...extra])
   }
 
   function agent(env: string, host: string, files: Array<{key: string; dest: string; reload?: string; reloadTimeout?: string}>, extra: Record<string, unknown> = {}): Proc {
     const dir = tempDir()
-    dirs.push(dir)
     const config = writeAgentConfig(dir, {source: `zk://${zk.connect}/stconf`, env, host, pollInterval: '500ms', sessionTimeout: '2s', files, ...extra})
     const proc = startAgent(config)
     agents.push(proc)
@@ -80,7 +65,6 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
 
   it('two agents on one host (one with app:) are both listed, grouped by host; status exits 0 when all are in sync', async () => {
     const dir = tempDir()
-    dirs.push(dir)
     assert.equal((await pushFile('two', 'game/conf.ini', 'a=1\n')).code, 0)
     agent('two', 'gs-1', [{key: 'game/conf.ini', dest: join(dir, 'main.ini')}])
     agent('two', 'gs-1', [{key: 'game/conf.ini', dest: join(dir, 'second.ini')}], {app: 'lobby'})
@@ -89,7 +73,7 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
       const all = await views('two')
       return all.length === 3 && all.every((v) => v.state === 'ok')
     }, LONG)
-    const {code, rows} = await status('two')
+    const {code, rows} = await status(serve.url, 'two')
     assert.equal(code, 0)
     assert.deepEqual(
       rows.map((r) => [r.host, r.instance, r.state]),
@@ -109,7 +93,6 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
 
   it('kill -9: offline with its last versions (exit 8); SIGTERM: stopped (not counted); both survive a serve restart; --forget removes one, audited', async () => {
     const dir = tempDir()
-    dirs.push(dir)
     await pushFile('gone', 'game/conf.ini', 'v=1\n')
     const crashing = agent('gone', 'gs-crash', [{key: 'game/conf.ini', dest: join(dir, 'crash.ini')}])
     const stopping = agent('gone', 'gs-stop', [{key: 'game/conf.ini', dest: join(dir, 'stop.ini')}])
@@ -118,7 +101,7 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
 
     await crashing.stop('SIGKILL')
     await waitUntil('the killed agent listed offline', async () => (await stateOf('gone', 'gs-crash')) === 'offline', LONG)
-    const crashed = await status('gone')
+    const crashed = await status(serve.url, 'gone')
     const offline = row(crashed.rows, 'gs-crash')!
     assert.equal(offline.online, false)
     assert.equal(offline.version, 1, 'the version it last applied is kept')
@@ -129,7 +112,7 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
 
     assert.equal(await stopping.stop('SIGTERM'), 0)
     await waitUntil('the stopped agent listed stopped', async () => (await stateOf('gone', 'gs-stop')) === 'stopped', LONG)
-    const stopped = await status('gone')
+    const stopped = await status(serve.url, 'gone')
     assert.equal(row(stopped.rows, 'gs-stop')?.version, 1)
     assert.equal(row(stopped.rows, 'gs-stop')?.online, false)
     assert.equal(row(stopped.rows, 'gs-live')?.state, 'ok')
@@ -138,7 +121,7 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
     // Forgetting the offline one leaves a converged fleet: gs-live ok, gs-stop stopped (not counted).
     const forgot = await cli(['status', '--env', 'gone', '--forget', 'gs-crash'])
     assert.equal(forgot.code, 0, forgot.stderr)
-    const after = await status('gone')
+    const after = await status(serve.url, 'gone')
     assert.deepEqual(after.rows.map((r) => r.instance), ['gs-live', 'gs-stop'])
     assert.equal(after.code, 0)
     const audit = await cli(['audit', '--json'])
@@ -157,8 +140,8 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
     await serve.stop()
     await survivor.stop('SIGKILL')
     await waitUntil('the killed agent\'s node expired', async () => (await client.getChildren('/stconf/instances/gone'))?.length === 0, LONG)
-    serve = await startServe({zk: zk.connect, data: dataDir})
-    const restarted = await status('gone')
+    serve = await startServe({zk: zk.connect, dataDir, zkSessionTimeoutMs: 4000})
+    const restarted = await status(serve.url, 'gone')
     assert.deepEqual(restarted.rows.map((r) => [r.instance, r.state, r.version]), [
       ['gs-live', 'offline', 1],
       ['gs-stop', 'stopped', 1],
@@ -168,11 +151,10 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
 
   it('status exits 7 when an instance failed its reload', async () => {
     const dir = tempDir()
-    dirs.push(dir)
     await pushFile('fail7', 'game/conf.ini', 'v=1\n')
     agent('fail7', 'gs-bad', [{key: 'game/conf.ini', dest: join(dir, 'bad.ini'), reload: 'exit 3'}])
     await waitUntil('reload-failed reported', async () => (await views('fail7'))[0]?.files[0]?.status === 'reload-failed', LONG)
-    const failed = await status('fail7')
+    const failed = await status(serve.url, 'fail7')
     assert.equal(failed.rows[0].state, 'failed')
     assert.equal(failed.code, 7)
     assert.match(failed.stderr, /failed on gs-bad/)
@@ -180,7 +162,6 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
 
   it('push --wait: exit 0 when every online instance applied it, 7 naming a host whose reload failed, 8 when one cannot answer in time', async () => {
     const dir = tempDir()
-    dirs.push(dir)
     const reloadFails = join(dir, 'reload-fails')
     await pushFile('wait', 'game/conf.ini', 'v=1\n')
     // gs-w2 reloads fine until the file reload-fails exists.
@@ -202,7 +183,6 @@ describe('fleet status: offline and stopped instances, exit codes, instance name
     assert.equal(readText(join(dir, 'w1.ini')), 'v=2\n')
     assert.match(ok.stderr, /applied 2\/2, failed 0, pending 0/, 'plain progress on a stderr that is not a TTY')
 
-    const {writeFileSync} = await import('node:fs')
     writeFileSync(reloadFails, '')
     const failed = await pushFile('wait', 'game/conf.ini', 'v=3\n', ['--wait', '--wait-timeout', '60s'])
     assert.equal(failed.code, 7, failed.stderr + failed.stdout)

@@ -23,6 +23,15 @@ describe('operator trust (real serve, built CLI)', () => {
     mkdirSync(join(work, path, '..'), {recursive: true})
     writeFileSync(join(work, path), bytes)
   }
+  /** What the first case leaves (two keys in prod, one in staging), for a case that runs alone. */
+  const twoEnvs = async () => {
+    put('game/conf.ini', 'max = 1\n')
+    put('game/rates.ini', 'xp = 1\n')
+    for (const [key, env] of [['game/conf.ini', 'prod'], ['game/rates.ini', 'prod'], ['game/conf.ini', 'staging']]) {
+      const result = await cli(['push', key, '--env', env])
+      assert.equal(result.code, 0, result.stderr)
+    }
+  }
 
   before(async () => {
     serve = await startServe()
@@ -45,6 +54,7 @@ describe('operator trust (real serve, built CLI)', () => {
   })
 
   it('reading commands (ls, history, pull, diff, status, audit --env) on an env that never had a key exit 3 with the known envs and the closest one', async () => {
+    await twoEnvs()
     const expected = 'stconf: no env prdo - envs: prod, staging; did you mean prod?'
     for (const args of [
       ['ls'],
@@ -73,6 +83,7 @@ describe('operator trust (real serve, built CLI)', () => {
   })
 
   it('env ls lists every env with its key and instance counts', async () => {
+    await twoEnvs()
     // An http-source agent's heartbeat, as `stconf agent` sends it, makes one instance of prod.
     const beat = await fetch(`${serve.url}/api/v1/instances/prod/gs-1`, {
       method: 'PUT',
@@ -126,6 +137,7 @@ describe('operator trust (real serve, built CLI)', () => {
   })
 
   it('local file-system failures are one line naming the path and the cause, exit 2', async () => {
+    await twoEnvs()
     const cases: Array<[string[], RegExp]> = [
       [['pull', 'game/conf.ini', '--env', 'prod', '-o', '/proc/version', '--force'], /^stconf: cannot write \/proc\/version: .+ \(E[A-Z]+\)$/],
       [['pull', 'game/conf.ini', '--env', 'prod', '-o', 'game/conf.ini/inside'], /^stconf: cannot write .*\/game\/conf\.ini\/inside: a part of the path is not a directory \(ENOTDIR\)$/],

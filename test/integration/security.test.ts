@@ -1,45 +1,17 @@
 // Issue 20 end to end: ZooKeeper digest ACLs (writer, machine identity, closed mode), agents that are
 // refused, and token roles and scopes over HTTP. Real ZooKeeper, real serve and agent processes.
 import assert from 'node:assert/strict'
-import {readFileSync, rmSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import type {StatusRow} from '../../src/lib/agent/status.js'
 import {digestId, PERMS, sameAcl} from '../../src/lib/zk/layout.js'
-import {ZkClient} from '../../src/lib/zk/zk-client.js'
-import {push, startAgent, writeAgentConfig, type Proc} from '../helpers/agent-harness.js'
-import {ADMIN_TOKEN, runCli, startServe, tempDir, waitFor, type ServeHandle} from '../helpers/cli.js'
-import {startZk, type TestZk} from '../helpers/zk-server.js'
+import type {ZkClient} from '../../src/lib/zk/zk-client.js'
+import {logLines, push, startAgent, writeAgentConfig} from '../helpers/agent-harness.js'
+import {ADMIN_TOKEN, runCli, startServe, status, tempDir, waitUntil, type Proc, type ServeHandle} from '../helpers/cli.js'
+import {connectZk, startZk, type TestZk} from '../helpers/zk-server.js'
 
 const WRITER = 'stconf:writer-secret'
 const MACHINE = 'stconf-agents:machine-secret'
-
-interface LogLine {
-  level: string
-  msg: string
-  refused?: string
-}
-
-/** The agent's JSON log lines (stdout and stderr of a `runCli` result). */
-function logLines(output: string): LogLine[] {
-  return output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogLine)
-}
-
-async function status(serve: ServeHandle, env: string): Promise<StatusRow[]> {
-  const result = await runCli(['status', '--env', env, '--json', '--server', serve.url, '--token', ADMIN_TOKEN])
-  assert.equal(result.code, 0, result.stderr)
-  return JSON.parse(result.stdout) as StatusRow[]
-}
-
-async function client(zk: TestZk, auth?: string): Promise<ZkClient> {
-  const zkClient = new ZkClient({connect: zk.connect, auth})
-  zkClient.start()
-  await zkClient.waitConnected(20_000)
-  return zkClient
-}
 
 describe('ZooKeeper ACLs: serve writes, machines report, the world reads (or, closed, not even that)', () => {
   let zk: TestZk
@@ -47,7 +19,6 @@ describe('ZooKeeper ACLs: serve writes, machines report, the world reads (or, cl
   let anonymous: ZkClient
   let machine: ZkClient
   let asServe: ZkClient
-  const dirs: string[] = []
   const agents: Proc[] = []
   const dataDir = tempDir('stconf-serve-')
   const zkArgs = ['--zk-auth', WRITER, '--zk-agent-auth', MACHINE]
@@ -59,9 +30,9 @@ describe('ZooKeeper ACLs: serve writes, machines report, the world reads (or, cl
     await push(serve.url, 'prod', 'game/conf.ini', 'rate=1\n')
     await serve.stop()
     serve = await startServe({zk: zk.connect, dataDir, args: zkArgs})
-    anonymous = await client(zk)
-    machine = await client(zk, MACHINE)
-    asServe = await client(zk, WRITER)
+    anonymous = await connectZk(zk)
+    machine = await connectZk(zk, {auth: MACHINE})
+    asServe = await connectZk(zk, {auth: WRITER})
   })
 
   after(async () => {
@@ -71,18 +42,10 @@ describe('ZooKeeper ACLs: serve writes, machines report, the world reads (or, cl
     asServe?.close()
     await serve?.stop()
     await zk?.destroy()
-    rmSync(dataDir, {recursive: true, force: true})
-    for (const dir of dirs) rmSync(dir, {recursive: true, force: true})
   })
 
-  function agentDir(): string {
-    const dir = tempDir()
-    dirs.push(dir)
-    return dir
-  }
-
   it('sets the ACLs of a tree made without them on start', async () => {
-    await waitFor(() => /ZooKeeper ACLs: \d+ nodes checked, [1-9]\d* set/.test(serve.output()), 'serve to log its ACL pass')
+    await waitUntil('serve to log its ACL pass', () => /ZooKeeper ACLs: \d+ nodes checked, [1-9]\d* set/.test(serve.output()))
     const writer = {perms: PERMS.all, scheme: 'digest', id: digestId(WRITER)}
     // ZooKeeper shows digests only to a client with ADMIN on the node (else user:x): look as serve.
     const config = await asServe.getAcl('/stconf/config/prod/game/conf.ini')
@@ -115,12 +78,12 @@ describe('ZooKeeper ACLs: serve writes, machines report, the world reads (or, cl
   })
 
   it('lists an agent with zkAuth in `stconf status`', async () => {
-    const dir = agentDir()
+    const dir = tempDir()
     const dest = join(dir, 'conf.ini')
     const config = writeAgentConfig(dir, {source: `zk://${zk.connect}/stconf`, host: 'gs-1', zkAuth: MACHINE, files: [{key: 'game/conf.ini', dest}]})
     const agent = startAgent(config)
     agents.push(agent)
-    const row = await waitFor(async () => (await status(serve, 'prod')).find((r) => r.host === 'gs-1' && r.inSync), 'gs-1 in status')
+    const row = await waitUntil('gs-1 in status', async () => (await status(serve.url, 'prod', {codes: [0]})).rows.find((r) => r.host === 'gs-1' && r.inSync))
     assert.equal(row.via, 'zk')
     assert.equal(readFileSync(dest, 'utf8'), 'rate=1\n')
     assert.equal(await agent.stop(), 0)
@@ -129,7 +92,7 @@ describe('ZooKeeper ACLs: serve writes, machines report, the world reads (or, cl
   })
 
   it('an agent without credentials applies what it reads, logs one clear line, and --once exits 5', async () => {
-    const dir = agentDir()
+    const dir = tempDir()
     const dest = join(dir, 'conf.ini')
     const config = writeAgentConfig(dir, {source: `zk://${zk.connect}/stconf`, host: 'gs-2', files: [{key: 'game/conf.ini', dest}]})
     const result = await runCli(['agent', '--config', config, '--once', '--log-format', 'json'])
@@ -140,7 +103,7 @@ describe('ZooKeeper ACLs: serve writes, machines report, the world reads (or, cl
     assert.equal(refusals[0].level, 'error')
     assert.equal(refusals[0].refused, 'report')
     assert.match(refusals[0].msg, /ZooKeeper refused this agent's instance report \(create \/stconf\/instances\/prod\/gs-2: NO_AUTH, no zkAuth set\) - set zkAuth/)
-    assert.ok(!(await status(serve, 'prod')).some((row) => row.host === 'gs-2'))
+    assert.ok(!(await status(serve.url, 'prod', {codes: [0]})).rows.some((row) => row.host === 'gs-2'))
   })
 
   it('in closed mode, an anonymous client cannot read a config; the machine identity and its agents can', async () => {
@@ -149,7 +112,7 @@ describe('ZooKeeper ACLs: serve writes, machines report, the world reads (or, cl
     await assert.rejects(anonymous.getData('/stconf/config/prod/game/conf.ini'), /ZooKeeper refused read .* \(NO_AUTH/)
     assert.equal((await machine.getData('/stconf/config/prod/game/conf.ini'))?.data.toString(), 'rate=1\n')
 
-    const dir = agentDir()
+    const dir = tempDir()
     const dest = join(dir, 'conf.ini')
     const config = writeAgentConfig(dir, {source: `zk://${zk.connect}/stconf`, host: 'gs-3', files: [{key: 'game/conf.ini', dest}]})
     const refused = await runCli(['agent', '--config', config, '--once', '--log-format', 'json'])
@@ -161,7 +124,7 @@ describe('ZooKeeper ACLs: serve writes, machines report, the world reads (or, cl
     // The same agent with the machine identity from its environment: it reads, and serve reads its report.
     const agent = startAgent(config, [], {STCONF_ZK_AUTH: MACHINE})
     agents.push(agent)
-    await waitFor(async () => (await status(serve, 'prod')).find((row) => row.host === 'gs-3' && row.inSync), 'gs-3 in status (closed)')
+    await waitUntil('gs-3 in status (closed)', async () => (await status(serve.url, 'prod', {codes: [0]})).rows.find((row) => row.host === 'gs-3' && row.inSync))
     assert.equal(readFileSync(dest, 'utf8'), 'rate=1\n')
     assert.equal(await agent.stop(), 0)
   })
@@ -169,7 +132,6 @@ describe('ZooKeeper ACLs: serve writes, machines report, the world reads (or, cl
 
 describe('tokens over HTTP: role agent, viewers no longer report, scopes', () => {
   let serve: ServeHandle
-  const dirs: string[] = []
   const tokens: Record<string, string> = {}
   const cli = (args: string[], token = ADMIN_TOKEN, input?: string) => runCli(args, {env: {STCONF_SERVER: serve.url, STCONF_TOKEN: token}, input})
   const api = (method: string, path: string, token: string, body?: unknown) =>
@@ -196,13 +158,10 @@ describe('tokens over HTTP: role agent, viewers no longer report, scopes', () =>
 
   after(async () => {
     await serve?.stop()
-    rmSync(serve.dataDir, {recursive: true, force: true})
-    for (const dir of dirs) rmSync(dir, {recursive: true, force: true})
   })
 
   function httpAgent(host: string, token: string): string {
     const dir = tempDir()
-    dirs.push(dir)
     return writeAgentConfig(dir, {source: serve.url, host, token, files: [{key: 'game/conf.ini', dest: join(dir, 'conf.ini')}]})
   }
 
@@ -219,7 +178,7 @@ describe('tokens over HTTP: role agent, viewers no longer report, scopes', () =>
     const refusals = logLines(result.stdout + result.stderr).filter((line) => line.refused)
     assert.equal(refusals.length, 1, JSON.stringify(refusals))
     assert.match(refusals[0].msg, /serve refused this agent's instance report .*HTTP 403.* - give the agent a token of role agent/)
-    assert.deepEqual((await status(serve, 'prod')).map((row) => row.host), [])
+    assert.deepEqual((await status(serve.url, 'prod', {codes: [0]})).rows.map((row) => row.host), [])
   })
 
   it('lets an agent token pull and report, but `push` exits 5', async () => {
@@ -230,7 +189,7 @@ describe('tokens over HTTP: role agent, viewers no longer report, scopes', () =>
     assert.equal(once.code, 0, once.stdout + once.stderr)
     // --once withdraws its report as it stops; a service-mode agent's stays. Report as one would.
     assert.equal((await heartbeat('prod', 'gs-8', tokens.fleet)).status, 200)
-    assert.ok((await status(serve, 'prod')).some((row) => row.host === 'gs-8'))
+    assert.ok((await status(serve.url, 'prod', {codes: [0]})).rows.some((row) => row.host === 'gs-8'))
 
     // Some bytes on stdin: an empty push is refused before any request (exit 2, issue 7).
     const pushed = await cli(['push', 'game/conf.ini', '--env', 'prod', '--file', '-'], tokens.fleet, 'rate=2\n')

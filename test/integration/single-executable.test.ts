@@ -6,7 +6,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {ADMIN_TOKEN, ROOT, runCli, startServe, tempDir, waitFor, type ServeHandle} from '../helpers/cli.js'
+import {ADMIN_TOKEN, ROOT, runCli, startServe, tempDir, waitUntil, type ServeHandle} from '../helpers/cli.js'
 import {startZk, type TestZk} from '../helpers/zk-server.js'
 
 const EXECUTABLE = join(ROOT, 'dist', 'sea', 'stconf')
@@ -19,6 +19,11 @@ describe('the single executable', () => {
   let zk: TestZk | undefined
   const stconf = (args: string[], input?: string, extra: Record<string, string> = {}) =>
     runCli(args, {exec: ['stconf'], cwd: join(dir, 'empty'), env: {...env, ...extra}, input})
+  /** The version 1 the agent cases apply (the push case makes it first; a case run alone makes it itself). */
+  const pushSeaConf = async () => {
+    const pushed = await stconf(['push', 'game/conf.ini', '--file', '-'], 'rate=1\nname=sea\n', {STCONF_SERVER: serve!.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'})
+    assert.equal(pushed.code, 0, pushed.stderr)
+  }
 
   before(async () => {
     assert.ok(existsSync(EXECUTABLE), `${EXECUTABLE} is missing - run npm run package first`)
@@ -69,6 +74,7 @@ describe('the single executable', () => {
   })
 
   it('agent --once over http: checks, writes, reloads and reports in sync', async () => {
+    await pushSeaConf()
     const config = join(dir, 'agent-http.json')
     const dest = join(dir, 'out-http', 'conf.ini')
     const reloads = join(dir, 'reloads-http')
@@ -84,6 +90,7 @@ describe('the single executable', () => {
   })
 
   it('agent --daemon starts the executable again in the background', async () => {
+    await pushSeaConf()
     const config = join(dir, 'agent-daemon.json')
     const dest = join(dir, 'out-daemon', 'conf.ini')
     const pidFile = join(dir, 'agent.pid')
@@ -93,14 +100,14 @@ describe('the single executable', () => {
     }))
     const started = await stconf(['agent', '--config', config, '--daemon', '--pid-file', pidFile, '--log-file', join(dir, 'daemon.log')])
     assert.equal(started.code, 0, started.stderr)
-    const pid = Number(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim(), 'the pid file'))
+    const pid = Number(await waitUntil('the pid file', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim()))
     try {
-      await waitFor(() => existsSync(dest) && readFileSync(dest, 'utf8') === 'rate=1\nname=sea\n', 'the daemon to apply the file')
+      await waitUntil('the daemon to apply the file', () => existsSync(dest) && readFileSync(dest, 'utf8') === 'rate=1\nname=sea\n')
     } finally {
       process.kill(pid, 'SIGTERM')
     }
 
-    await waitFor(() => !existsSync(pidFile), 'the daemon to stop and remove its pid file')
+    await waitUntil('the daemon to stop and remove its pid file', () => !existsSync(pidFile))
   })
 
   it('agent --once from ZooKeeper, behind serve --zk', async () => {

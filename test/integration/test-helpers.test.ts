@@ -5,19 +5,9 @@ import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync} f
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
+import {alive} from '../helpers/cleanup.js'
 import {ROOT} from '../helpers/cli.js'
 import {fourLetter} from '../helpers/zk-server.js'
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-}
 
 describe('test helpers leave nothing behind', () => {
   for (const how of ['an assertion fails', 'the test process crashes'] as const) {

@@ -4,23 +4,23 @@ import assert from 'node:assert/strict'
 import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {ADMIN_TOKEN, push, runCli, startAgent, startServe, tempDir, writeAgentConfig, type Proc, type Serve} from '../helpers/agent-harness.js'
-import {runCli as runCliOnce} from '../helpers/cli.js'
+import {push, startAgent, writeAgentConfig} from '../helpers/agent-harness.js'
+import {ADMIN_TOKEN, runCli, startServe, tempDir, type Proc, type ServeHandle} from '../helpers/cli.js'
 import {hasTmux, TmuxTerminal} from '../helpers/tmux.js'
 import {startZk, type TestZk} from '../helpers/zk-server.js'
 
 assert.ok(hasTmux(), 'tmux is needed for the TUI tests: apt-get install tmux (.ci/run installs it)')
 
-async function history(serve: Serve, key: string): Promise<Array<{version: number; kind: string; sha256: string}>> {
-  const proc = runCli(['history', key, '--env', 'prod', '--json', '--server', serve.url, '--token', ADMIN_TOKEN])
-  assert.equal(await proc.exited, 0, proc.output)
-  return JSON.parse(proc.output)
+async function history(serve: ServeHandle, key: string): Promise<Array<{version: number; kind: string; sha256: string}>> {
+  const result = await runCli(['history', key, '--env', 'prod', '--json', '--server', serve.url, '--token', ADMIN_TOKEN])
+  assert.equal(result.code, 0, result.stderr)
+  return JSON.parse(result.stdout)
 }
 
 function suite(mode: 'embedded' | 'zookeeper') {
   describe(`stconf tui against ${mode} serve and a real agent`, () => {
     let zk: TestZk | undefined
-    let serve: Serve
+    let serve: ServeHandle
     let agent: Proc
     let dir: string
     const terminals: TmuxTerminal[] = []
@@ -35,7 +35,7 @@ function suite(mode: 'embedded' | 'zookeeper') {
     before(async () => {
       dir = tempDir('stconf-tui-')
       if (mode === 'zookeeper') zk = await startZk()
-      serve = await startServe(zk ? {zk: zk.connect} : {})
+      serve = await startServe(zk ? {zk: zk.connect, zkSessionTimeoutMs: 4000} : {})
       await push(serve.url, 'prod', 'game/conf.ini', 'max_players = 100\n', 'first')
       await push(serve.url, 'prod', 'game/conf.ini', 'max_players = 200\n', 'double the players')
       await push(serve.url, 'prod', 'game/rates.ini', 'xp = 1\n')
@@ -131,7 +131,7 @@ function suite(mode: 'embedded' | 'zookeeper') {
       })
 
       it('a viewer gets a one-line message instead of the roll-back dialog', async () => {
-        const created = await runCliOnce(['token', 'create', 'watcher', '--role', 'viewer', '--json'], {env: {STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN}})
+        const created = await runCli(['token', 'create', 'watcher', '--role', 'viewer', '--json'], {env: {STCONF_SERVER: serve.url, STCONF_TOKEN: ADMIN_TOKEN}})
         const token = (JSON.parse(created.stdout) as {token: string}).token
         const tui = open([], {}, {STCONF_TOKEN: token})
         await tui.waitScreen(/watcher \(viewer\)/, 'the header names the viewer')
@@ -149,7 +149,7 @@ function suite(mode: 'embedded' | 'zookeeper') {
 
 describe('stconf tui without a terminal', () => {
   it('exits 2 with one line naming the commands for scripts', async () => {
-    const result = await runCliOnce(['tui', '--server', 'http://127.0.0.1:9'])
+    const result = await runCli(['tui', '--server', 'http://127.0.0.1:9'])
     assert.equal(result.code, 2)
     assert.equal(result.stderr, 'stconf: `stconf tui` needs an interactive terminal (stdin and stdout are not both a TTY) - in scripts use `stconf status --json` or `stconf ls --json`\n')
   })

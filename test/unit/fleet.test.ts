@@ -9,7 +9,7 @@ import {receiptOf, verdictOf, type InstanceView} from '../../src/lib/fleet.js'
 import {parseInstanceName} from '../../src/lib/model.js'
 import {Registry} from '../../src/lib/server/instance-registry.js'
 import {JsonLastSeenStore} from '../../src/lib/server/last-seen.js'
-import {tempDir, waitFor} from '../helpers/cli.js'
+import {tempDir, waitUntil} from '../helpers/cli.js'
 
 const file = (over: Partial<FileReport> = {}): FileReport => ({
   key: 'game/conf.ini',
@@ -83,7 +83,7 @@ describe('instance registry', () => {
     r.onChange((change) => changes.push(`${change.env}/${change.instance}`))
     await r.heartbeat('prod', report('gs-1'), 20) // offline after 3 x 20 ms without a heartbeat
     await r.heartbeat('prod', report('gs-2@lobby'), 60_000)
-    await waitFor(() => r.get('prod', 'gs-1')?.presence === 'offline', 'gs-1 offline')
+    await waitUntil('gs-1 offline', () => r.get('prod', 'gs-1')?.presence === 'offline')
     assert.ok(await r.withdraw('prod', 'gs-2@lobby', report('gs-2@lobby', {files: [file({version: 9})]})))
     assert.equal(r.get('prod', 'gs-2@lobby')?.presence, 'stopped')
     assert.equal(r.get('prod', 'gs-2@lobby')?.report.files[0].version, 9, 'the final report is kept')
