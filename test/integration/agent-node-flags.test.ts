@@ -7,11 +7,12 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {AGENT_NODE_FLAGS} from '../../src/commands/agent.js'
-import {ADMIN_TOKEN, BIN, countLines, Proc, push, readText, ROOT, startServe, tempDir, waitUntil, writeAgentConfig, type Serve} from '../helpers/agent-harness.js'
+import {countLines, push, readText, writeAgentConfig} from '../helpers/agent-harness.js'
+import {ADMIN_TOKEN, BIN, Proc, ROOT, startServe, tempDir, waitUntil, type ServeHandle} from '../helpers/cli.js'
 import {trackProcess} from '../helpers/cleanup.js'
 
 describe('stconf agent V8 flags', () => {
-  let serve: Serve
+  let serve: ServeHandle
   let agent: Proc | undefined
   before(async () => {
     serve = await startServe()
