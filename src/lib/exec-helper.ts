@@ -13,7 +13,7 @@
 // exited. Output goes through the FIFO straight to the agent, which reads it until every writer closed
 // it (a child that keeps it open is waited for, as a pipe would be) and keeps the tail.
 import {execa, type ResultPromise} from 'execa'
-import {closeSync, constants, mkdtempSync, openSync, rmSync} from 'node:fs'
+import {accessSync, closeSync, constants, mkdtempSync, openSync, rmSync} from 'node:fs'
 import {Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -22,7 +22,6 @@ import {join} from 'node:path'
 // except "$nl", which the agent writes for a newline (a request is one line). fd 3 is the answer
 // pipe inside a subshell; the command itself does not get it.
 const SCRIPT = `
-command -v setsid >/dev/null 2>&1 || { echo "0 fatal setsid is not installed (util-linux or busybox)"; exit 1; }
 nl='
 '
 while IFS=' ' read -r id fifo rest; do
@@ -32,7 +31,7 @@ while IFS=' ' read -r id fifo rest; do
     cmd=$2; shift 2
     for kv in "$@"; do export "$kv"; done
     exec >"$fifo" 2>&1 </dev/null
-    setsid /bin/sh -c "$cmd" 3>&- &
+    "$STCONF_SETSID" /bin/sh -c "$cmd" 3>&- &
     pid=$!
     echo "$id pid $pid" >&3
     exec >&- 2>&-
@@ -41,6 +40,24 @@ while IFS=' ' read -r id fifo rest; do
 done
 rm -rf -- "$STCONF_EXEC_DIR"
 `
+
+/**
+ * A tool the helper needs, by absolute path: from PATH, else from the system's own directories (an
+ * agent may run with a PATH that holds nothing but stconf, as the single-executable test does).
+ */
+function findTool(name: string, from: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/bin', '/bin', '/usr/sbin', '/sbin']
+  for (const dir of dirs) {
+    try {
+      accessSync(join(dir, name), constants.X_OK)
+      return join(dir, name)
+    } catch {
+      // not here
+    }
+  }
+
+  throw new Error(`${name} is not installed (${from})`)
+}
 
 /** How one command ended: it exited (a signal is 128 + its number, the shell's way), or never started. */
 export type Outcome = {kind: 'exit'; exitCode: number; output: string} | {kind: 'nostart'; message: string}
@@ -82,12 +99,11 @@ class Helper {
   private nextId = 1
   private stderrTail = ''
   private statusBuffer = ''
-  /** the helper's own last word when it refused to start (no setsid) */
-  private fatal = ''
   exited = false
 
   constructor(
     private readonly dir: string,
+    private readonly tools: {setsid: string; mkfifo: string},
     private readonly maxOutput: number,
     private readonly onExit: () => void,
   ) {
@@ -97,7 +113,7 @@ class Helper {
       stderr: 'pipe',
       buffer: false,
       reject: false,
-      env: {STCONF_EXEC_DIR: dir}, // added to the agent's environment, which every command inherits
+      env: {STCONF_EXEC_DIR: dir, STCONF_SETSID: tools.setsid}, // added to the agent's environment, which every command inherits
       cleanup: false, // not killed when the agent exits: it sees end-of-file, stops and removes dir
     })
     process.once('exit', this.removeDir)
@@ -115,13 +131,13 @@ class Helper {
     this.child.on('exit', async (code, signal) => {
       this.exited = true
       onExit()
-      // what it said before it went (its stderr, a fatal line) is in the pipes already: let it arrive;
+      // what it said on stderr before it went is in the pipe already: let it arrive;
       // the pipes themselves may stay open much longer, held by running commands' subshells
       await new Promise((resolve) => {
         this.child.stdout.once('end', resolve)
         setTimeout(resolve, 50).unref()
       })
-      const why = lastLine(this.stderrTail) || this.fatal || (signal ? `killed by ${signal}` : `exit ${code}`)
+      const why = lastLine(this.stderrTail) || (signal ? `killed by ${signal}` : `exit ${code}`)
       for (const [id, run] of this.pending) {
         // its exit code is lost with the helper: stop it rather than leave it running unwatched
         if (run.pid) killGroup(run.pid, 'SIGKILL')
@@ -171,7 +187,7 @@ class Helper {
       const batch = Array.from({length: 4}, () => join(this.dir, `out-${this.fifoCount++}`))
       // cleanup: false here and for the helper: execa's cleanup hooks SIGTERM (signal-exit), and once
       // the agent's own SIGTERM handler is gone during its stop, it would kill the agent by re-raising
-      await execa('mkfifo', ['-m', '600', ...batch], {cleanup: false})
+      await execa(this.tools.mkfifo, ['-m', '600', ...batch], {cleanup: false})
       this.freeFifos.push(...batch)
     }
 
@@ -186,7 +202,6 @@ class Helper {
       this.statusBuffer = this.statusBuffer.slice(newline + 1)
       const [idText, kind, ...rest] = line.split(' ')
       const id = Number(idText)
-      if (id === 0 && kind === 'fatal') this.fatal = rest.join(' ')
       const run = this.pending.get(id)
       if (!run) continue
       if (kind === 'pid') this.started(id, run, Number(rest[0]))
@@ -238,8 +253,9 @@ let helper: Helper | undefined
 /** Starts `command` in the helper, starting the helper first when there is none (or it stopped). */
 export function runInHelper(command: string, options: {cwd?: string; env?: Record<string, string>; maxOutput: number}): Promise<HelperRun> {
   if (!helper || helper.exited) {
+    const tools = {setsid: findTool('setsid', 'util-linux or busybox'), mkfifo: findTool('mkfifo', 'coreutils or busybox')}
     const dir = mkdtempSync(join(tmpdir(), 'stconf-exec-'))
-    const started: Helper = new Helper(dir, options.maxOutput, () => {
+    const started: Helper = new Helper(dir, tools, options.maxOutput, () => {
       if (helper === started) helper = undefined
     })
     helper = started
