@@ -2,11 +2,12 @@
 // `node -e 0`, the agent's idle memory with 20 files and over 10,000 applied changes (npm bundle on
 // this Node, and the executable), and what starting one reload command costs. Ratios are taken in the
 // same run, rounds interleaved so a busy moment hits every contender alike.
-//   node --import tsx bench/lean.ts [--changes N] [--only startup|steps|memory]
+//   node --import tsx bench/lean.ts [--changes N] [--only startup|steps|memory|reexec|spawn] [--variant 'label=node options' ...]
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {AGENT_NODE_FLAGS} from '../src/commands/agent.js'
 import {runShell} from '../src/lib/exec.js'
 import {ZkClient} from '../src/lib/zk/zk-client.js'
 import {writeZnodes} from '../test/helpers/agent-harness.js'
@@ -88,6 +89,7 @@ async function agentMemory(label: string, command: string[], changes: number, en
     mkdirSync(join(dir, 'out'))
     const config = join(dir, 'agent.json')
     writeFileSync(config, JSON.stringify({source: `zk://${zk.connect}/stconf`, env: ENV, host: label, cacheDir: join(dir, 'cache'), files}))
+    const launched = performance.now()
     agent = spawn(command[0], [...command.slice(1), 'agent', '--config', config], {stdio: 'ignore', env})
     const reloaded = (i: number, version: number) => {
       try {
@@ -98,8 +100,12 @@ async function agentMemory(label: string, command: string[], changes: number, en
     }
 
     await waitUntil('every file reloaded once', () => versions.every((v, i) => reloaded(i, v)), 60_000)
+    const firstReloadsMs = round(performance.now() - launched)
     await new Promise((resolve) => setTimeout(resolve, 5000))
     const idleStart = rssMiB(agent.pid!)
+    // the command helper (exec-helper.ts): a child /bin/sh of the agent, counted beside it
+    const helper = readFileSync(`/proc/${agent.pid}/task/${agent.pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number)
+    const helperRss = helper.length > 0 ? round(helper.reduce((sum, pid) => sum + rssMiB(pid), 0)) : 0
     const samples: number[] = []
     const started = Date.now()
     for (let n = 1; n <= changes; n++) {
@@ -115,7 +121,9 @@ async function agentMemory(label: string, command: string[], changes: number, en
     const idleEnd = rssMiB(agent.pid!)
     const all = [idleStart, ...samples, idleEnd]
     return {
+      startToAllReloadedMs: firstReloadsMs,
       idleRssMiBAfter20Reloads: idleStart,
+      commandHelperRssMiB: helperRss,
       appliedChanges: changes,
       changesPerSecond: round(changes / seconds),
       rssEvery1000MiB: samples,
@@ -131,46 +139,104 @@ async function agentMemory(label: string, command: string[], changes: number, en
   }
 }
 
-export async function benchMemory(changes = 10_000): Promise<Record<string, unknown>> {
+/**
+ * The agent's memory, every variant side by side (each with its own ZooKeeper: the machine's load
+ * hits all alike): the npm bundle on this Node as installed; the same with the agent's V8 flags on
+ * the command line (what Node >= 22.15 gets by re-executing itself, which Node 20 cannot); the npm
+ * bundle on Node 24 (the re-exec for real), and the single executable (flags built in).
+ */
+export async function benchMemory(changes = 10_000, variants?: Array<[string, string]>): Promise<Record<string, unknown>> {
   const bare = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1e9)'], {stdio: 'ignore'})
   await new Promise((resolve) => setTimeout(resolve, 1000))
   const bareNode = rssMiB(bare.pid!)
   bare.kill()
-  // side by side, each with its own ZooKeeper: the machine's load hits all of them alike
-  const [npm, npmSemiSpace1, executable] = await Promise.all([
-    agentMemory('npm', [process.execPath, BIN], changes),
-    agentMemory('npm-semi1', [process.execPath, BIN], changes, {...process.env, NODE_OPTIONS: '--max-semi-space-size=1'}),
-    existsSync(EXECUTABLE) ? agentMemory('executable', [EXECUTABLE], changes) : undefined,
-  ])
-  return {bareNodeRssMiB: bareNode, npm, npmWithNodeOptionsSemiSpace1: npmSemiSpace1, ...(executable ? {executable} : {})}
+  const node24 = execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.js'), '--node-path'], {encoding: 'utf8'}).trim()
+  const contenders: Array<[string, string[]]> = variants
+    ? variants.map(([label, options]) => [label, [process.execPath, ...options.split(' ').filter(Boolean), BIN]])
+    : [
+        ['npmNode20', [process.execPath, BIN]],
+        ['npmNode20WithAgentFlags', [process.execPath, ...AGENT_NODE_FLAGS, BIN]],
+        ['npmNode24', [node24, BIN]],
+        ...(existsSync(EXECUTABLE) ? [['executable', [EXECUTABLE]] as [string, string[]]] : []),
+      ]
+  const runs = await Promise.all(contenders.map(([label, command]) => agentMemory(label, command, changes)))
+  return {bareNodeRssMiB: bareNode, ...Object.fromEntries(contenders.map(([label], i) => [label, runs[i]]))}
 }
 
-/** What starting one reload command costs from a process of about the agent's size. */
+/**
+ * The cost of the agent's re-exec with its flags: Node 24 agents from launch until all 20 reloads
+ * ran, started bare (they re-execute themselves) and with the flags already given (no re-exec),
+ * rounds interleaved.
+ */
+export async function benchReexec(rounds = 5): Promise<Record<string, unknown>> {
+  const node24 = execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.js'), '--node-path'], {encoding: 'utf8'}).trim()
+  const samples: Record<string, number[]> = {reexec: [], flagsGiven: []}
+  for (let i = 0; i < rounds; i++) {
+    samples.reexec.push((await agentMemory('reexec', [node24, BIN], 0)).startToAllReloadedMs as number)
+    samples.flagsGiven.push((await agentMemory('flags', [node24, ...AGENT_NODE_FLAGS, BIN], 0)).startToAllReloadedMs as number)
+  }
+
+  return {rounds, medianStartToAllReloadedMs: {reexec: round(percentile(samples.reexec, 50)), flagsGiven: round(percentile(samples.flagsGiven, 50))}}
+}
+
+/**
+ * What starting one command costs, from this process grown to about the agent's size: through
+ * runShell (the command helper forks it), through execa from this process (what exec.ts did
+ * before the helper) and through bare child_process.spawn; interleaved.
+ */
 export async function benchSpawn(n = 300): Promise<Record<string, unknown>> {
-  const time = async (run: () => Promise<unknown>) => {
-    const samples: number[] = []
-    for (let i = 0; i < n; i++) {
+  const ballast: number[][] = []
+  while (rssMiB(process.pid) < 85) ballast.push(Array.from({length: 32 * 1024}, (_, i) => i))
+  const {execa} = await import('execa')
+  const ways: Record<string, () => Promise<unknown>> = {
+    runShellViaHelper: () => runShell('true', {timeoutMs: 5000}),
+    execaFromThisProcess: async () => {
+      const child = execa('true', {shell: '/bin/sh', detached: true, stdin: 'ignore', all: true, buffer: false, reject: false})
+      child.all.resume()
+      await child
+    },
+    bareSpawnFromThisProcess: () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn('/bin/sh', ['-c', 'true'], {stdio: ['ignore', 'pipe', 'pipe'], detached: true})
+        child.stdout.resume()
+        child.stderr.resume()
+        child.once('error', reject)
+        child.once('close', () => resolve())
+      }),
+  }
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(ways).map((name) => [name, []]))
+  for (const run of Object.values(ways)) for (let i = 0; i < 10; i++) await run() // load execa, start the helper
+  for (let i = 0; i < n; i++) {
+    for (const [name, run] of Object.entries(ways)) {
       const started = performance.now()
       await run()
-      samples.push(performance.now() - started)
+      samples[name].push(performance.now() - started)
     }
-
-    return {p50: round(percentile(samples, 50)), p99: round(percentile(samples, 99))}
   }
 
-  const bare = () =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', 'true'], {stdio: 'ignore', detached: true})
-      child.once('error', reject)
-      child.once('exit', () => resolve())
-    })
-  await runShell('true', {timeoutMs: 5000}) // the first call loads execa
-  const rssBefore = rssMiB(process.pid)
+  const rss = rssMiB(process.pid)
+  ballast.length = 0
   return {
-    note: 'sh -c true from this bench process (RSS ' + rssBefore + ' MiB)',
-    execaRunShellMs: await time(() => runShell('true', {timeoutMs: 5000})),
-    bareChildProcessSpawnMs: await time(bare),
+    note: `sh -c true, ${n} rounds interleaved, from this bench process (RSS ${rss} MiB)`,
+    ...Object.fromEntries(Object.entries(samples).map(([name, ms]) => [name, {p50: round(percentile(ms, 50)), p99: round(percentile(ms, 99))}])),
   }
+}
+
+/**
+ * Commit -> reload ran against confd, 1 and 10 of each, by the shared side-by-side script
+ * (CONFD=<built confd>, CONFD_COMPARE=<script>, default ../shared/peers/confd-compare); its last lines.
+ */
+export function benchConfd(writes = 300): Record<string, unknown> {
+  // /work/main or a worktree under /work/wt
+  const script = process.env.CONFD_COMPARE ?? [join(ROOT, '..', 'shared', 'peers', 'confd-compare'), join(ROOT, '..', '..', 'shared', 'peers', 'confd-compare')].find((path) => existsSync(path)) ?? ''
+  if (!process.env.CONFD || !existsSync(script)) return {skipped: 'set CONFD to a built confd (and CONFD_COMPARE to the script if it is not ../shared/peers/confd-compare)'}
+  const run = (n: number) => {
+    const result = spawnSync(script, [String(n), String(writes)], {cwd: ROOT, encoding: 'utf8'})
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+    return {loadAfter: load, lines: (result.stdout + result.stderr).trim().split('\n').slice(-2)}
+  }
+
+  return {one: run(1), ten: run(10)}
 }
 
 /**
@@ -257,7 +323,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const results: Record<string, unknown> = {}
   if (!only || only === 'startup') results.startup = await benchStartup()
   if (!only || only === 'steps') results.steps = await benchSteps()
-  if (!only || only === 'memory') results.memory = await benchMemory(changes)
+  // --variant 'label=node options' (repeatable): agents of the npm bundle started with those options
+  const variants = process.argv.flatMap((arg, i) => (process.argv[i - 1] === '--variant' ? [arg.split(/=(.*)/s).slice(0, 2) as [string, string]] : []))
+  // --only agent: everything issue 10 asks of the agent, in one command (confd with CONFD set)
+  const agent = only === 'agent'
+  if (only === 'spawn' || agent) results.spawn = await benchSpawn()
+  if (agent) results.confd = benchConfd()
+  if (!only || only === 'memory' || agent) results.memory = await benchMemory(changes, variants.length > 0 ? variants : undefined)
+  if (!only || only === 'reexec' || agent) results.reexec = await benchReexec()
   console.log(JSON.stringify(results, null, 2))
   process.exit(0)
 }

