@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import {getEventListeners} from 'node:events'
 import {afterEach, beforeEach, describe, it, mock} from 'node:test'
-import {nextBackoff} from '../../src/lib/backoff.js'
+import {nextBackoff, retry, TRY_AGAIN} from '../../src/lib/backoff.js'
 import {sleep} from '../../src/lib/sleep.js'
 import {settled} from '../helpers/promises.js'
 
@@ -24,6 +24,64 @@ describe('nextBackoff', () => {
     assert.equal(nextBackoff(10, 100, 1000), 100, 'a previous wait below the minimum')
     assert.equal(nextBackoff(800, 100, 1000), 1000, 'a doubling past the maximum')
     assert.equal(nextBackoff(60_000, 100, 1000), 1000, 'a previous wait above the maximum')
+  })
+})
+
+describe('retry (the one bounded retry)', () => {
+  beforeEach(() => mock.timers.enable({apis: ['setTimeout']}))
+  afterEach(() => mock.timers.reset())
+
+  const exhausted = () => new Error('gave up')
+
+  it('returns the first answer that is not TRY_AGAIN, without waiting after it', async () => {
+    const tries: number[] = []
+    const result = await retry({tries: 5, firstDelayMs: 25, exhausted}, async (n) => {
+      tries.push(n)
+      return n === 1 ? 'done' : TRY_AGAIN
+    })
+    assert.equal(result, 'done')
+    assert.deepEqual(tries, [1])
+  })
+
+  it('waits the doubling back-off between tries, capped', async () => {
+    const tries: number[] = []
+    const pending = retry({tries: 5, firstDelayMs: 50, maxDelayMs: 150, exhausted}, async (n) => {
+      tries.push(n)
+      return n === 4 ? n : TRY_AGAIN
+    })
+    for (const [wait, triesAfter] of [[49, 1], [1, 2], [99, 2], [1, 3], [149, 3], [1, 4]] as const) {
+      await new Promise((resolve) => setImmediate(resolve)) // the try before has run and set its wait
+      mock.timers.tick(wait)
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.equal(tries.length, triesAfter, `after ${wait} more ms`)
+    }
+
+    assert.equal(await pending, 4)
+  })
+
+  it('throws exhausted() after the last try said TRY_AGAIN', async () => {
+    let count = 0
+    const pending = retry({tries: 3, firstDelayMs: 10, exhausted}, async () => {
+      count++
+      return TRY_AGAIN
+    })
+    const rejected = assert.rejects(pending, /gave up/)
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setImmediate(resolve))
+      mock.timers.tick(1000)
+    }
+
+    await rejected
+    assert.equal(count, 3)
+  })
+
+  it('does not retry an error the attempt throws', async () => {
+    let count = 0
+    await assert.rejects(retry({tries: 5, firstDelayMs: 10, exhausted}, async () => {
+      count++
+      throw new Error('refused')
+    }), /refused/)
+    assert.equal(count, 1)
   })
 })
 

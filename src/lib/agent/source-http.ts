@@ -4,7 +4,7 @@
 // reach ZooKeeper. The loop backs off while serve is unreachable, resets on success, and always
 // honours stop.
 import type {WatchAnswer} from '../api/contract.js'
-import {nextBackoff} from '../backoff.js'
+import {nextBackoff, retry, TRY_AGAIN} from '../backoff.js'
 import {ApiClient} from '../client/api-client.js'
 import {isStconfError, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
@@ -124,7 +124,8 @@ export class HttpSource implements Source {
 
   async fetch(key: string): Promise<Current | null> {
     const {env} = this.options
-    for (let attempt = 1; ; attempt++) {
+    const mismatch = () => unavailable(`${key}: the center's content does not match its sha256 header; retrying later`)
+    return retry({tries: 5, firstDelayMs: 100, exhausted: mismatch}, async () => {
       let answer
       try {
         answer = await this.call('read', `read of ${env}/${key}`, (signal) => this.client.getConfig(env, key, undefined, {signal}))
@@ -135,10 +136,8 @@ export class HttpSource implements Source {
 
       const {meta, content} = answer
       // The headers name the version and its sha256; the message is in history, which agents do not read.
-      if (sha256(content) === meta.sha256) return {meta: {...meta, message: ''}, content}
-      if (attempt >= 5) throw unavailable(`${key}: the center's content does not match its sha256 header; retrying later`)
-      await sleep(100 * attempt)
-    }
+      return sha256(content) === meta.sha256 ? {meta: {...meta, message: ''}, content} : TRY_AGAIN
+    })
   }
 
   async report(report: InstanceReport): Promise<void> {

@@ -7,7 +7,7 @@
 //   a watch fired, or any reconnect (events may have been missed) -> changed(key): the agent re-reads
 import {formatErrorLine, isStconfError, unavailable} from '../errors.js'
 import {sha256, type VersionMeta} from '../model.js'
-import {sleep} from '../sleep.js'
+import {retry, TRY_AGAIN} from '../backoff.js'
 import {digestId, OPEN_POLICY, parseDigestAuth, parseMeta, policyFromAcl, ZkLayout, type AclPolicy, type StoppedMarker} from '../zk/layout.js'
 import {EphemeralNode} from '../zk/recipes/ephemeral-node.js'
 import {NodeWatch} from '../zk/recipes/node-watch.js'
@@ -150,7 +150,8 @@ export class ZkSource implements Source {
   }
 
   private async fetchVerified(key: string): Promise<Current | null> {
-    for (let attempt = 1; ; attempt++) {
+    const mismatch = () => unavailable(`${key}: content in ZooKeeper does not match its meta (sha256); waiting for serve to record the change`)
+    return retry({tries: 10, firstDelayMs: 50, maxDelayMs: 300, exhausted: mismatch}, async () => {
       // Both reads in one round-trip: ZooKeeper answers a session's requests in order, and the
       // sha256 check below catches a push that landed between them.
       const [metaNode, config] = await Promise.all([this.client.getData(this.metaPath(key)), this.client.getData(this.configPath(key))])
@@ -158,13 +159,8 @@ export class ZkSource implements Source {
       const meta = metaOf(metaNode.data, this.metaPath(key))
       // serve writes both nodes in one multi, so a mismatch means a change in between (read again)
       // or an out-of-band write serve has not recorded yet: never apply bytes the meta does not vouch for.
-      if (config && sha256(config.data) === meta.sha256) return {meta, content: config.data}
-      if (attempt >= 10) {
-        throw unavailable(`${key}: content in ZooKeeper does not match its meta (sha256); waiting for serve to record the change`)
-      }
-
-      await sleep(Math.min(50 * attempt, 300))
-    }
+      return config && sha256(config.data) === meta.sha256 ? {meta, content: config.data} : TRY_AGAIN
+    })
   }
 
   /** Keep our ephemeral instance node equal to `report`; the recipe re-creates it after a new session. */

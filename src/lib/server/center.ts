@@ -11,7 +11,7 @@
 import {EventEmitter} from 'node:events'
 import {conflict, isStconfError, notFound} from '../errors.js'
 import {sha256, type VersionKind, type VersionMeta} from '../model.js'
-import {sleep} from '../sleep.js'
+import {retry, TRY_AGAIN} from '../backoff.js'
 import type {ConfigStore, ForeignChange} from '../store/types.js'
 import type {CenterApi, ChangeEvent, Current, PushInput, PushResult} from './center-types.js'
 import {KeyedLock} from '../keyed-lock.js'
@@ -76,13 +76,10 @@ export class Center implements CenterApi {
     return this.lock.run(`${input.env}/${input.key}`, async () => {
       // The store refuses a commit when its content moved under us (another serve, an out-of-band
       // write): read again and retry. A stale expectVersion is the caller's conflict, reported at once.
-      for (let attempt = 0; attempt < 5; attempt++) {
+      return retry({tries: 5, firstDelayMs: 25, exhausted: () => conflict(`conflict: ${input.env}/${input.key} kept changing while writing`, 'try again')}, async () => {
         const outcome = await this.pushOnce(input)
-        if (outcome !== 'raced') return outcome
-        await sleep(25 * (attempt + 1))
-      }
-
-      throw conflict(`conflict: ${input.env}/${input.key} kept changing while writing`, 'try again')
+        return outcome === 'raced' ? TRY_AGAIN : outcome
+      })
     })
   }
 
