@@ -132,7 +132,7 @@ export async function benchTui(): Promise<Record<string, unknown>> {
       return ms(percentile(runs, 50))
     }
     const meta = JSON.parse(readFileSync(join(ROOT, 'dist', 'meta.json'), 'utf8')) as {outputs: Record<string, {inputs: Record<string, unknown>}>}
-    const tuiChunk = Object.keys(meta.outputs).find((file) => file.endsWith('.js') && 'src/tui/run.tsx' in meta.outputs[file].inputs)!
+    const tuiChunk = Object.keys(meta.outputs).find((file) => /\.m?js$/.test(file) && 'src/tui/run.tsx' in meta.outputs[file].inputs)!
     const node = (...args: string[]) => execFileSync(process.execPath, args, {cwd: ROOT, env: {...process.env, NODE_ENV: 'production'}})
     const reader = new ApiClient({server: serve.url, token: ADMIN_TOKEN})
     const parts = {
