@@ -96,6 +96,22 @@ describe('segment log', () => {
     assert.equal(reopened.segments().at(-1)!.summary.last, 30)
   })
 
+  it('keeps the active segment open between appends, and opens the next segment after a rotation', async () => {
+    const d = dir()
+    const handles: FileHandle[] = []
+    const log = await open(d, 200, async (handle) => {
+      handles.push(handle)
+      await handle.datasync()
+    })
+    for (let n = 1; n <= 3; n++) await log.append({n, pad: 'x'.repeat(40)})
+    assert.equal(new Set(handles).size, 1, 'one open for three appends to one segment')
+    for (let n = 4; n <= 6; n++) await log.append({n, pad: 'x'.repeat(40)}) // past 200 bytes: a rotation
+    const segments = readdirSync(d).filter((n) => n.endsWith('.jsonl'))
+    assert.equal(segments.length, 2)
+    assert.equal(new Set(handles).size, 2, 'the sealed segment\'s file was closed, the new one opened')
+    assert.deepEqual((await all((await open(d, 200)).newestFirst())).map((r) => r.n), [6, 5, 4, 3, 2, 1])
+  })
+
   it('reads only the segments its summary filter lets through', async () => {
     const d = dir()
     const log = await open(d, 120)

@@ -17,6 +17,12 @@ const SEGMENT_RE = /^\d{10}\.jsonl$/
 const INDEX = 'index.json'
 const NEWLINE = 0x0a
 const READ_BLOCK = 64 * 1024
+// The active segment's file stays open between appends for a moment (an open and a close are two of
+// the few thread-pool round trips an append makes), for at most this many logs at once (one per key
+// with history: a burst over thousands of keys must not run out of descriptors).
+const KEEP_OPEN_MS = 1000
+const KEEP_OPEN_MAX = 64
+let keptOpen = 0
 
 export interface SegmentLogOptions<T, S> {
   dir: string
@@ -44,6 +50,9 @@ export class SegmentLog<T, S> {
   private active: {name: string; bytes: number; summary: S | undefined; named: boolean}
   private queue: Array<Pending<T>> = []
   private flushing = false
+  /** the active segment, kept open after an append (KEEP_OPEN_MS); closed on rotation and when idle */
+  private handle?: FileHandle
+  private idle?: NodeJS.Timeout
   private readonly sync: (handle: FileHandle) => Promise<void>
 
   private constructor(
@@ -190,19 +199,25 @@ export class SegmentLog<T, S> {
   private async writeChunk(chunk: Buffer[], bytes: number, summary: S | undefined): Promise<void> {
     const path = join(this.options.dir, this.active.name)
     if (!this.active.named) await mkdirDurable(this.options.dir)
-    const handle = await open(path, 'a', 0o600)
+    clearTimeout(this.idle)
+    const handle = this.handle ?? (await open(path, 'a', 0o600))
     try {
-      try {
-        await handle.write(Buffer.concat(chunk, bytes))
-        await this.sync(handle)
-      } catch (error) {
-        // A partial write (disk full) must not leave half a line for the next record to follow.
-        await handle.truncate(this.active.bytes).catch(() => undefined)
-        throw error
-      }
-    } finally {
-      await handle.close()
+      await handle.write(Buffer.concat(chunk, bytes))
+      await this.sync(handle)
+    } catch (error) {
+      // A partial write (disk full) must not leave half a line for the next record to follow.
+      await handle.truncate(this.active.bytes).catch(() => undefined)
+      await this.closeHandle(handle)
+      throw error
     }
+
+    if (!this.handle && keptOpen < KEEP_OPEN_MAX) {
+      this.handle = handle
+      keptOpen++
+    }
+
+    if (this.handle) this.idle = setTimeout(() => void this.closeHandle(this.handle), KEEP_OPEN_MS).unref()
+    else await handle.close()
 
     // A new segment's name must be durable too before its records are acknowledged.
     if (!this.active.named) {
@@ -214,7 +229,20 @@ export class SegmentLog<T, S> {
     this.active.summary = summary
   }
 
+  /** Closes `handle`; if it is the kept one, it is no longer kept. Only called between appends. */
+  private async closeHandle(handle: FileHandle | undefined): Promise<void> {
+    if (!handle) return
+    if (handle === this.handle) {
+      this.handle = undefined
+      keptOpen--
+      clearTimeout(this.idle)
+    }
+
+    await handle.close().catch(() => undefined)
+  }
+
   private async rotate(): Promise<void> {
+    await this.closeHandle(this.handle)
     if (this.active.summary !== undefined) this.sealed.push({name: this.active.name, summary: this.active.summary})
     await this.writeIndex()
     this.active = {name: segmentName(Number(this.active.name.slice(0, 10)) + 1), bytes: 0, summary: undefined, named: false}
