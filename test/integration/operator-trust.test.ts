@@ -164,6 +164,15 @@ describe('operator trust (real serve, built CLI)', () => {
     assert.match(oneLine(fromEnv), /needs http:\/\/ or https:\/\//)
   })
 
+  it('a flag value of the wrong kind names the flag and what is wrong with it, exit 2', async () => {
+    const port = await runCli(['serve', '--port', 'abc'])
+    assert.equal(port.code, 2)
+    assert.equal(oneLine(port), 'stconf: invalid --port: expected an integer but received: abc - see `stconf serve --help`')
+    const limit = await runCli(['history', 'game/conf.ini', '--limit', '0'])
+    assert.equal(limit.code, 2)
+    assert.match(oneLine(limit), /^stconf: invalid --limit: expected an integer greater than or equal to 1 but received: 0 - see `stconf history --help`$/)
+  })
+
   it('unknown commands get one line with the closest command, exit 2; version and help work', async () => {
     const typo = await runCli(['versoin'])
     assert.equal(typo.code, 2)

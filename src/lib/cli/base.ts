@@ -32,7 +32,11 @@ export abstract class StconfCommand extends Command {
       if (error.oclif.exit === 0) return
       const lines = error.message.split('\n').map((line) => line.trim()).filter(Boolean)
       // "Missing 1 required arg:" is followed by the argument's name on the next line.
-      const first = (lines[0]?.endsWith(':') ? `${lines[0]} ${lines[1] ?? ''}` : (lines[0] ?? '')).replace(/^Error:\s*/, '')
+      // "Parsing --port" is followed by what is wrong with its value: "Expected an integer but received: abc".
+      const parsing = /^Parsing (--\S+)$/.exec(lines[0] ?? '')
+      const first = parsing && lines[1]
+        ? `invalid ${parsing[1]}: ${lines[1].charAt(0).toLowerCase()}${lines[1].slice(1)}`
+        : (lines[0]?.endsWith(':') ? `${lines[0]} ${lines[1] ?? ''}` : (lines[0] ?? '')).replace(/^Error:\s*/, '')
       process.stderr.write(`stconf: ${first} - see \`stconf ${this.id?.replaceAll(':', ' ') ?? ''} --help\`\n`)
       process.exitCode = EXIT_CODES['bad-input']
       return
