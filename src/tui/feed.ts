@@ -7,7 +7,6 @@ import {sleep} from '../lib/sleep.js'
 import type {ApiClient, AuditEntry, KeyEntry} from '../lib/client/api-client.js'
 import type {SseEvent} from '../lib/client/sse-parser.js'
 import {formatErrorLine, isStconfError, unavailable} from '../lib/errors.js'
-import type {InstanceView} from '../lib/fleet.js'
 import type {FeedEvent, HelloEvent} from '../lib/api/contract.js'
 import {initialState, reducer, type Action} from './state.js'
 
@@ -15,10 +14,6 @@ import {initialState, reducer, type Action} from './state.js'
 export const AUDIT_READ = 200
 /** How many versions of the selected key are read (the Versions pane). */
 export const HISTORY_READ = 100
-
-export async function readInstances(client: ApiClient, env: string): Promise<InstanceView[]> {
-  return (await client.json<{instances: InstanceView[]}>('GET', `/api/v1/instances/${encodeURIComponent(env)}`)).instances
-}
 
 /** Runs `task` at most once at a time; asks made while it runs give one more run after it. */
 export function coalesce(task: () => Promise<void>, quietMs: number): {request(): void; cancel(): void} {
@@ -65,7 +60,7 @@ export async function followFeed(client: ApiClient, env: string, dispatch: (acti
     const connection = new AbortController()
     const abortConnection = () => connection.abort()
     signal.addEventListener('abort', abortConnection, {once: true})
-    const instances = coalesce(async () => dispatch({type: 'instances', instances: await readInstances(client, env)}), 50)
+    const instances = coalesce(async () => dispatch({type: 'instances', instances: await client.instances(env)}), 50)
     let failure: unknown
     try {
       // Events that arrive while the snapshot is read wait for it, so the snapshot cannot undo them.
@@ -81,7 +76,7 @@ export async function followFeed(client: ApiClient, env: string, dispatch: (acti
 
       const readAll = async () => {
         held ??= []
-        const [keys, list, audit] = await Promise.all([client.keys(env), readInstances(client, env), client.audit({limit: AUDIT_READ})])
+        const [keys, list, audit] = await Promise.all([client.keys(env), client.instances(env), client.audit({limit: AUDIT_READ})])
         const seen = new Set(audit.map(sameEntry))
         dispatch({type: 'snapshot', keys, instances: list, audit: audit.filter((entry) => !entry.env || entry.env === env)})
         const waiting: FeedEvent[] = held

@@ -30,9 +30,9 @@ function scripted(streamError?: Error) {
       calls.push('keys')
       return new Promise<KeyEntry[]>((resolve) => (answerKeys = resolve))
     },
-    async json() {
+    async instances() {
       calls.push('instances')
-      return {instances: []}
+      return []
     },
     async audit(): Promise<AuditEntry[]> {
       calls.push('audit')
