@@ -205,7 +205,6 @@ export class Center implements CenterApi {
 
   /** Fill history with versions the store holds but history lacks (a crash between the two writes). */
   private async reconcile(): Promise<void> {
-    if (this.store.commitsHistory) return // the store is the history: nothing to fall behind
     for (const env of await this.store.envs()) {
       for (const {key, meta} of await this.store.list(env)) {
         if (meta.version <= (await this.history.lastVersion(env, key))) continue
