@@ -199,6 +199,51 @@ describe('ZkClient against a real ZooKeeper', () => {
     proxy.close()
   })
 
+  it('drops a connection attempt it closes before the server answered (no close request answered out of turn)', {timeout: 60_000}, async () => {
+    // A proxy that holds the first connection: it takes the connect request and forwards nothing
+    // until released. The client is closed while it waits for the answer. The raw client would queue a
+    // close request on that socket and read the server's connect answer as the close's reply: with
+    // no request sent before, the ids line up and the session id's bytes read as an error code, which
+    // throws "Unknown code" from the socket handler and crashes the process.
+    const {createServer, connect} = await import('node:net')
+    const sockets: import('node:net').Socket[] = []
+    let release!: () => void
+    let requested!: () => void
+    const heard = new Promise<void>((resolve) => (requested = resolve))
+    let closedByClient!: () => void
+    const dropped = new Promise<void>((resolve) => (closedByClient = resolve))
+    const proxy = createServer((inbound) => {
+      inbound.on('error', () => undefined)
+      inbound.on('close', () => closedByClient())
+      sockets.push(inbound)
+      const held: Buffer[] = []
+      const hold = (chunk: Buffer) => {
+        held.push(chunk)
+        requested()
+      }
+      inbound.on('data', hold)
+      release = () => {
+        if (inbound.destroyed) return
+        const outbound = connect(server.port, '127.0.0.1')
+        outbound.on('error', () => undefined)
+        sockets.push(outbound)
+        inbound.off('data', hold)
+        for (const chunk of held) outbound.write(chunk)
+        inbound.pipe(outbound).pipe(inbound)
+        outbound.on('close', () => inbound.destroy())
+      }
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const zk = new ZkClient({connect: `127.0.0.1:${(proxy.address() as {port: number}).port}`, sessionTimeoutMs: 30_000})
+    zk.start()
+    await heard // the connect request is on its way: the attempt is under way, unanswered
+    zk.close()
+    release()
+    await dropped
+    for (const socket of sockets) socket.destroy()
+    proxy.close()
+  })
+
   it('guards its life cycle: one start, close drops every listener and waiter, use after close is a clear error', async () => {
     const zk = new ZkClient({connect: server.connect, sessionTimeoutMs: 4000})
     await assert.rejects(zk.getData('/t'), /used before start\(\) - call start\(\) first/)

@@ -521,17 +521,37 @@ function dropPartialPackets(client: Zk.Client): void {
 }
 
 /**
- * Throw a raw client away. Its close() queues a close request and writes it at once, which throws
- * (a TypeError) while a connection attempt has no socket yet: such a client has nothing to close.
+ * Throw a raw client away. A connected one is closed properly: its close request ends the session at
+ * once. One that is not connected has no session to end, and must not be sent a close request: the
+ * raw client would write it on a connection attempt under way, then read the server's answer to that
+ * attempt as the close's reply. When the client has sent no request before (a client rebuilt during an
+ * outage), the ids line up and the session id's bytes read as an error code: "Unknown code", thrown
+ * from a socket handler, crashes the process. So such a client's socket is destroyed and it makes no
+ * further attempt (its retry after the close, or a delayed attempt, finds connect() and the connect
+ * handler disarmed; both are bound when an attempt starts, so an override on the instance is used).
  */
 function closeRaw(client: Zk.Client | undefined): void {
   if (!client) return
   client.removeAllListeners()
-  try {
-    client.close()
-  } catch {
-    // not connected: nothing to tell the server
+  if (client.getState() === zk().State.SYNC_CONNECTED) {
+    try {
+      client.close()
+    } catch {
+      // the socket went in the meantime: nothing to tell the server
+    }
+
+    return
   }
+
+  type Manager = {socket?: {destroy(): void}; connect: () => void; onSocketConnected: () => void}
+  const manager = (client as unknown as {connectionManager?: Manager}).connectionManager
+  if (!manager) return
+  manager.connect = () => undefined
+  manager.onSocketConnected = function (this: Manager) {
+    this.socket?.destroy()
+  }
+
+  manager.socket?.destroy()
 }
 
 /** Join a root and a relative path into a znode path. */
