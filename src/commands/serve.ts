@@ -81,7 +81,8 @@ older versions): see docs/security.md.`
       },
       (error) => this.warn(`ZooKeeper ACL pass failed: ${formatErrorLine(error)}`),
     )
-    server.onChange(({env, key, meta}) => this.log(`${meta.time} ${meta.kind} ${env}/${key} version ${meta.version} by ${meta.author}`))
+    // Logged once the push's answer is on its way (a write to a pipe blocks: ~0.05 ms of every push).
+    server.onChange(({env, key, meta}) => setImmediate(() => this.log(`${meta.time} ${meta.kind} ${env}/${key} version ${meta.version} by ${meta.author}`)))
     await new Promise<void>((resolve) => {
       const stop = () => resolve()
       process.once('SIGTERM', stop)
