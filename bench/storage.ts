@@ -182,8 +182,10 @@ async function embeddedOverHttp(scratch: string, n: number, only: Set<string>): 
         baseline.push(await fsyncedAppend(scratch))
         http.push(await timed(() => health(empty.url)))
         refused.push(await timed(() => refusedPut(empty.url, `[game]\nrev = ${i}\n`)))
-        onEmpty.push(await timed(() => push(empty.url, KEY, `[game]\nrev = ${i}\n`)))
-        onLarge.push(await timed(() => push(large.url, KEY, `[game]\nrev = ${i}\n`)))
+        // Each goes first every other round: the second fsync of a pair can wait on the first's journal commit.
+        const pushEmpty = async () => onEmpty.push(await timed(() => push(empty.url, KEY, `[game]\nrev = ${i}\n`)))
+        const pushLarge = async () => onLarge.push(await timed(() => push(large.url, KEY, `[game]\nrev = ${i}\n`)))
+        for (const step of i % 2 === 0 ? [pushEmpty, pushLarge] : [pushLarge, pushEmpty]) await step()
       }
 
       results.pushVsStoredEntries = {
