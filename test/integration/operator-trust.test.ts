@@ -173,36 +173,52 @@ describe('operator trust (real serve, built CLI)', () => {
     assert.match(oneLine(limit), /^stconf: invalid --limit: expected an integer greater than or equal to 1 but received: 0 - see `stconf history --help`$/)
   })
 
-  it('unknown commands get one line with the closest command, exit 2; version and help work', async () => {
+  it('an unknown command gets one line with the closest command, exit 2', async () => {
     const typo = await runCli(['versoin'])
     assert.equal(typo.code, 2)
     assert.equal(oneLine(typo), 'stconf: unknown command "versoin" - did you mean version? see `stconf help` for every command')
     const topic = await runCli(['tokn', 'list'])
     assert.equal(topic.code, 2)
     assert.match(oneLine(topic), /did you mean token list\?/)
+  })
+
+  it('an unknown command with nothing close gets one line pointing at help, exit 2', async () => {
     const nothingClose = await runCli(['frobnicate'])
     assert.equal(nothingClose.code, 2)
     assert.equal(oneLine(nothingClose), 'stconf: unknown command "frobnicate" - see `stconf help` for every command')
+  })
+
+  it('version and --version print the version', async () => {
     for (const args of [['version'], ['--version']]) {
       const version = await runCli(args)
       assert.equal(version.code, 0, version.stderr)
       assert.match(version.stdout, /^stconf\/\d+\.\d+\.\d+ /)
     }
+  })
 
+  it('help lists the commands, and help <command> that command\'s flags', async () => {
     const help = await runCli(['help'])
     assert.equal(help.code, 0, help.stderr)
     assert.match(help.stdout, /COMMANDS[\s\S]*push/)
     const helpPull = await runCli(['help', 'pull'])
     assert.match(helpPull.stdout, /--force/)
+  })
+
+  it('help with an unknown command gets one line with the closest command, exit 2', async () => {
     const helpTypo = await runCli(['help', 'pul'])
     assert.equal(helpTypo.code, 2)
     assert.match(oneLine(helpTypo), /^stconf: unknown command "pul" - did you mean pull\?/)
   })
 
-  it('refuses to revoke the last admin token (exit 4) and revokes one of two', async () => {
+  it('revokes an admin token while another admin token is left', async () => {
     const made = await cli(['token', 'create', 'ops', '--role', 'admin'])
     assert.equal(made.code, 0, made.stderr)
     assert.equal((await cli(['token', 'revoke', 'ops'])).code, 0)
+    const tokens = JSON.parse((await cli(['token', 'list', '--json'])).stdout) as Array<{name: string}>
+    assert.ok(!tokens.some((t) => t.name === 'ops'))
+  })
+
+  it('refuses to revoke the last admin token (exit 4)', async () => {
     const last = await cli(['token', 'revoke', 'admin'])
     assert.equal(last.code, 4)
     assert.equal(oneLine(last), 'stconf: "admin" is the last admin token; revoking it would lock everyone out - create another admin token first: stconf token create <name> --role admin')
