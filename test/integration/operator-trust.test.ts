@@ -115,25 +115,39 @@ describe('operator trust (real serve, built CLI)', () => {
     assert.equal(JSON.parse(allowed.stdout).size, 0)
   })
 
-  it('pull keeps local edits (exit 4) unless --force, and overwrites an older pull', async () => {
-    put('src/v1.ini', 'a = 1\nb = 1\nc = 1\n')
-    put('src/v2.ini', 'a = 1\nb = 2\nc = 1\n')
-    assert.equal((await cli(['push', 'app/conf.ini', '--env', 'prod', '--file', 'src/v1.ini'])).code, 0)
-    assert.equal((await cli(['pull', 'app/conf.ini', '--env', 'prod'])).code, 0)
-    assert.equal((await cli(['push', 'app/conf.ini', '--env', 'prod', '--file', 'src/v2.ini'])).code, 0)
-    // The local file is version 1's bytes: an older pull, overwritten as before.
-    const newer = await cli(['pull', 'app/conf.ini', '--env', 'prod'])
+  /** app/<name>.ini pushed as version 1, pulled, then pushed as version 2: the local file is an older pull. */
+  const olderPull = async (name: string) => {
+    const key = `app/${name}.ini`
+    put(`src/${name}-v1.ini`, 'a = 1\nb = 1\nc = 1\n')
+    put(`src/${name}-v2.ini`, 'a = 1\nb = 2\nc = 1\n')
+    assert.equal((await cli(['push', key, '--env', 'prod', '--file', `src/${name}-v1.ini`])).code, 0)
+    assert.equal((await cli(['pull', key, '--env', 'prod'])).code, 0)
+    assert.equal((await cli(['push', key, '--env', 'prod', '--file', `src/${name}-v2.ini`])).code, 0)
+    return key
+  }
+
+  it('pull overwrites a file that is an older pull', async () => {
+    const key = await olderPull('older')
+    const newer = await cli(['pull', key, '--env', 'prod'])
     assert.equal(newer.code, 0, newer.stderr)
-    assert.equal(readFileSync(join(work, 'app/conf.ini'), 'utf8'), 'a = 1\nb = 2\nc = 1\n')
-    // A local edit: refused, file untouched.
-    put('app/conf.ini', 'a = 9\nb = 2\nc = 9\nd = 9\n')
-    const refused = await cli(['pull', 'app/conf.ini', '--env', 'prod'])
+    assert.equal(readFileSync(join(work, key), 'utf8'), 'a = 1\nb = 2\nc = 1\n')
+  })
+
+  it('pull refuses to overwrite local edits (exit 4) and leaves the file as it is', async () => {
+    const key = await olderPull('edited')
+    put(key, 'a = 9\nb = 2\nc = 9\nd = 9\n')
+    const refused = await cli(['pull', key, '--env', 'prod'])
     assert.equal(refused.code, 4)
-    assert.match(oneLine(refused), /app\/conf\.ini has local edits: it matches no version of prod\/app\/conf\.ini, and 3 lines differ from version 2 - see them with `stconf diff app\/conf\.ini --env prod`, or overwrite them with --force/)
-    assert.equal(readFileSync(join(work, 'app/conf.ini'), 'utf8'), 'a = 9\nb = 2\nc = 9\nd = 9\n')
-    const forced = await cli(['pull', 'app/conf.ini', '--env', 'prod', '--force'])
+    assert.match(oneLine(refused), /app\/edited\.ini has local edits: it matches no version of prod\/app\/edited\.ini, and 3 lines differ from version 2 - see them with `stconf diff app\/edited\.ini --env prod`, or overwrite them with --force/)
+    assert.equal(readFileSync(join(work, key), 'utf8'), 'a = 9\nb = 2\nc = 9\nd = 9\n')
+  })
+
+  it('pull --force overwrites local edits', async () => {
+    const key = await olderPull('forced')
+    put(key, 'a = 9\n')
+    const forced = await cli(['pull', key, '--env', 'prod', '--force'])
     assert.equal(forced.code, 0, forced.stderr)
-    assert.equal(readFileSync(join(work, 'app/conf.ini'), 'utf8'), 'a = 1\nb = 2\nc = 1\n')
+    assert.equal(readFileSync(join(work, key), 'utf8'), 'a = 1\nb = 2\nc = 1\n')
   })
 
   it('local file-system failures are one line naming the path and the cause, exit 2', async () => {
