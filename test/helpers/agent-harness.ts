@@ -122,11 +122,13 @@ export class PollProbe {
     return push(serveUrl, env, PollProbe.key, PollProbe.content)
   }
 
-  async polls(rounds = 3): Promise<void> {
-    await waitUntil('the poll probe applied', () => readText(this.dest) === PollProbe.content)
+  // The deadline of the LONG waits: on a machine loaded past its cores (a load of 13 on 2 in one run)
+  // a poll came later than the default 20 s twice.
+  async polls(rounds = 3, timeoutMs = 60_000): Promise<void> {
+    await waitUntil('the poll probe applied', () => readText(this.dest) === PollProbe.content, timeoutMs)
     for (let round = 1; round <= rounds; round++) {
       writeFileSync(this.dest, `hand edit ${round}\n`)
-      await waitUntil(`poll ${round} to put the probe back`, () => readText(this.dest) === PollProbe.content)
+      await waitUntil(`poll ${round} to put the probe back`, () => readText(this.dest) === PollProbe.content, timeoutMs)
     }
   }
 }
