@@ -1,12 +1,16 @@
-// Real processes for agent tests: `stconf agent` started from a config file, what they write and log,
-// their reports in ZooKeeper, and ZooKeeper written straight as serve writes it.
+// Real processes for agent tests: the one set-up of their files (useAgentRig), `stconf agent` started
+// from a config file, what they write and log, their reports in ZooKeeper, and ZooKeeper written
+// straight as serve writes it.
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
+import {after, afterEach, before} from 'node:test'
 import type {InstanceReport} from '../../src/lib/agent/types.js'
 import {sha256, type VersionMeta} from '../../src/lib/model.js'
-import type {ZkClient} from '../../src/lib/zk/zk-client.js'
+import type {ZkClient, ZkOptions} from '../../src/lib/zk/zk-client.js'
 import {zkPath} from '../../src/lib/zk/zk-client.js'
-import {ADMIN_TOKEN, spawnCli, waitUntil, type Proc} from './cli.js'
+import {alive} from './cleanup.js'
+import {ADMIN_TOKEN, spawnCli, startServe, waitUntil, type Proc, type ServeHandle, type ServeOptions} from './cli.js'
+import {connectZk, startZk, type TestZk} from './zk-server.js'
 
 export function readText(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined
@@ -118,11 +122,106 @@ export class PollProbe {
     return push(serveUrl, env, PollProbe.key, PollProbe.content)
   }
 
-  async polls(rounds = 3): Promise<void> {
-    await waitUntil('the poll probe applied', () => readText(this.dest) === PollProbe.content)
+  // The deadline of the LONG waits: on a machine loaded past its cores (a load of 13 on 2 in one run)
+  // a poll came later than the default 20 s twice.
+  async polls(rounds = 3, timeoutMs = 60_000): Promise<void> {
+    await waitUntil('the poll probe applied', () => readText(this.dest) === PollProbe.content, timeoutMs)
     for (let round = 1; round <= rounds; round++) {
       writeFileSync(this.dest, `hand edit ${round}\n`)
-      await waitUntil(`poll ${round} to put the probe back`, () => readText(this.dest) === PollProbe.content)
+      await waitUntil(`poll ${round} to put the probe back`, () => readText(this.dest) === PollProbe.content, timeoutMs)
     }
   }
+}
+
+/** What useAgentRig starts for the describe block it is called in. */
+export interface AgentRigOptions {
+  /** a throwaway ZooKeeper; serve, if started, runs on it (--zk, a 4 s session timeout) */
+  zk?: boolean
+  /** `stconf serve` (true, or its options); without it, none */
+  serve?: boolean | ServeOptions
+  /** a ZkClient of the test's own on that ZooKeeper, with these options */
+  client?: Omit<ZkOptions, 'connect'>
+}
+
+/** AgentSetup with the source optional: useAgentRig's source() (and the admin token for http) fills it in. */
+export type RigAgentSetup = Omit<AgentSetup, 'source'> & {source?: string}
+
+/**
+ * The one set-up of the agent test files: ZooKeeper, serve and a ZkClient started in before() and
+ * stopped in after(); the agents and daemons a case started are killed after it (a SIGSTOPped one
+ * continued first). Call it inside describe(); read its fields inside the cases.
+ */
+export function useAgentRig(options: AgentRigOptions) {
+  let zk: TestZk | undefined
+  let serve: ServeHandle | undefined
+  let client: ZkClient | undefined
+  const procs: Proc[] = []
+  const daemons: number[] = []
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`useAgentRig: no ${what} (started in before(), and only when asked for)`)
+    return value
+  }
+
+  before(async () => {
+    if (options.zk) zk = await startZk()
+    if (options.serve) {
+      const serveOptions = options.serve === true ? {} : options.serve
+      serve = await startServe(zk ? {zk: zk.connect, zkSessionTimeoutMs: 4000, ...serveOptions} : serveOptions)
+    }
+
+    if (options.client) client = await connectZk(need(zk, 'ZooKeeper'), options.client)
+  })
+
+  // Each case's agents go with the case, so the next one runs without them.
+  afterEach(async () => {
+    for (const proc of procs.splice(0)) {
+      if (proc.running) proc.child.kill('SIGCONT')
+      await proc.stop('SIGKILL')
+    }
+
+    for (const pid of daemons.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL')
+  })
+
+  after(async () => {
+    client?.close()
+    await serve?.stop()
+    await zk?.destroy()
+  })
+
+  const rig = {
+    get zk(): TestZk {
+      return need(zk, 'ZooKeeper')
+    },
+    get serve(): ServeHandle {
+      return need(serve, 'serve')
+    },
+    get client(): ZkClient {
+      return need(client, 'ZkClient')
+    },
+    /** Where agents read: zk://<ZooKeeper><root> with a ZooKeeper, else serve's URL. */
+    source(root = '/stconf'): string {
+      return zk ? `zk://${zk.connect}${root}` : need(serve, 'serve').url
+    },
+    /** Write the agent's config into `dir` and start it (JSON logs); it is killed with the rig. */
+    agent(dir: string, setup: RigAgentSetup, extra: string[] = []): Proc {
+      const source = setup.source ?? rig.source()
+      const token = setup.token ?? (source.startsWith('http') ? ADMIN_TOKEN : undefined)
+      return rig.track(startAgent(writeAgentConfig(dir, {...setup, source, ...(token ? {token} : {})}), extra))
+    },
+    /** A process of the test's own, killed with the rig if it still runs. */
+    track(proc: Proc): Proc {
+      procs.push(proc)
+      return proc
+    },
+    /** A daemon's pid, killed with the rig if it is still alive. */
+    trackDaemon(pid: number): number {
+      daemons.push(pid)
+      return pid
+    },
+    /** The instance report in ZooKeeper, as the rig's client reads it. */
+    async instance(env: string, host: string, root = '/stconf'): Promise<InstanceReport | undefined> {
+      return (await readInstance(rig.client, env, host, root))?.report
+    },
+  }
+  return rig
 }

@@ -4,157 +4,134 @@
 import assert from 'node:assert/strict'
 import {existsSync, readFileSync, statSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, before, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import type {DryRunResult} from '../../src/lib/agent/dry-run.js'
 import type {StatusRow} from '../../src/lib/agent/status.js'
-import type {ZkClient} from '../../src/lib/zk/zk-client.js'
-import {logLines, push, readInstance, startAgent, writeAgentConfig} from '../helpers/agent-harness.js'
-import {ADMIN_TOKEN, runCli, startServe, tempDir, waitUntil, type Proc, type ServeHandle} from '../helpers/cli.js'
-import {connectZk, freePort, startZk, type TestZk} from '../helpers/zk-server.js'
+import {logLines, push, useAgentRig, writeAgentConfig, type LogLine} from '../helpers/agent-harness.js'
+import {ADMIN_TOKEN, runCli, tempDir, waitUntil, type Proc} from '../helpers/cli.js'
+import {freePort} from '../helpers/zk-server.js'
 
 describe('the agent shows what it changes', () => {
-  let zk: TestZk
-  let serve: ServeHandle
-  let client: ZkClient
-  const agents: Proc[] = []
-  before(async () => {
-    zk = await startZk()
-    serve = await startServe({zk: zk.connect, zkSessionTimeoutMs: 4000})
-    client = await connectZk(zk)
+  const rig = useAgentRig({zk: true, serve: true, client: {}})
+  const cli = (args: string[]) => runCli([...args, '--server', rig.serve.url, '--token', ADMIN_TOKEN])
+  const appliedLines = (agent: Proc, key: string, version: number): LogLine[] =>
+    logLines(agent.output).filter((line) => line.msg === 'applied' && line.key === key && line.version === version)
+
+  /** An agent on `env` that has applied version 1 of conf.ini, then version 2 (one changed line, one added). */
+  async function secondVersion(env: string, file: {logDiff?: boolean; reload?: string} = {}) {
+    const dir = tempDir()
+    const conf = join(dir, 'conf.ini')
+    await push(rig.serve.url, env, 'game/conf.ini', '[game]\nplayers=50\nmap=forest\n')
+    const agent = rig.agent(dir, {env, host: `gs-${env}`, pollInterval: '300ms', files: [{key: 'game/conf.ini', dest: conf, ...file}]})
+    await waitUntil('version 1 applied', () => appliedLines(agent, 'game/conf.ini', 1)[0])
+    await push(rig.serve.url, env, 'game/conf.ini', '[game]\nplayers=100\nmap=forest\npvp=on\n')
+    const line = await waitUntil('the log line of version 2', () => appliedLines(agent, 'game/conf.ini', 2)[0])
+    return {agent, conf, line}
+  }
+
+  it('logs one line per applied file with its +/- counts and the reload result', async () => {
+    const {conf, line} = await secondVersion('diff-stat', {reload: 'true'})
+    assert.equal(line.dest, conf)
+    assert.deepEqual([line.added, line.removed, line.kind, line.reload, typeof line.reloadMs], [2, 1, 'text', 'ok', 'number'])
   })
 
-  after(async () => {
-    for (const agent of agents) await agent.stop('SIGKILL')
-    client.close()
-    await serve.stop()
-    await zk.destroy()
+  it('logs the diff with logDiff: true', async () => {
+    const {line} = await secondVersion('diff-on', {logDiff: true})
+    const diff = String(line.diff)
+    for (const row of ['-players=50', '+players=100', '+pvp=on', ' map=forest']) assert.ok(diff.split('\n').includes(row), `${row} in the diff:\n${diff}`)
   })
 
-  const instance = async (env: string, host: string) => (await readInstance(client, env, host))?.report
+  it('keeps the content out of the log without logDiff', async () => {
+    const {agent, line} = await secondVersion('diff-off')
+    assert.equal(line.diff, undefined)
+    assert.equal(line.reload, 'none')
+    assert.ok(!agent.output.includes('players='), agent.output)
+  })
 
-  const cli = (args: string[]) => runCli([...args, '--server', serve.url, '--token', ADMIN_TOKEN])
-
-  it('logs one line per applied file with +/- counts; the diff only with logDiff; status shows the stat', async () => {
-    const work = tempDir()
-    const conf = join(work, 'conf.ini')
-    const secrets = join(work, 'secrets.ini')
-    const reloads = join(work, 'reloads.log')
-    await push(serve.url, 'diff1', 'game/conf.ini', '[game]\nplayers=50\nmap=forest\n')
-    await push(serve.url, 'diff1', 'game/secrets.ini', 'password=hunter2\n')
-    const config = writeAgentConfig(work, {
-      source: `zk://${zk.connect}/stconf`,
-      env: 'diff1',
-      host: 'gs-diff',
-      pollInterval: '300ms',
-      files: [
-        {key: 'game/conf.ini', dest: conf, reload: `echo r >> ${reloads}`, logDiff: true},
-        {key: 'game/secrets.ini', dest: secrets},
-      ],
-    })
-    const agent = startAgent(config)
-    agents.push(agent)
-    await waitUntil('version 1 of both files reported', async () => (await instance('diff1', 'gs-diff'))?.files.every((file) => file.version === 1))
-
-    await push(serve.url, 'diff1', 'game/conf.ini', '[game]\nplayers=100\nmap=forest\npvp=on\n')
-    await push(serve.url, 'diff1', 'game/secrets.ini', 'password=swordfish\n')
-    const applied = (key: string) => logLines(agent.output).find((line) => line.msg === 'applied' && line.key === key && line.version === 2)
-    const conf2 = await waitUntil('the log line of game/conf.ini v2', () => applied('game/conf.ini'))
-    const secrets2 = await waitUntil('the log line of game/secrets.ini v2', () => applied('game/secrets.ini'))
-
-    assert.equal(conf2.dest, conf)
-    assert.equal(conf2.added, 2)
-    assert.equal(conf2.removed, 1)
-    assert.equal(conf2.kind, 'text')
-    assert.equal(conf2.reload, 'ok')
-    assert.equal(typeof conf2.reloadMs, 'number')
-    const diff = String(conf2.diff)
-    for (const line of ['-players=50', '+players=100', '+pvp=on', ' map=forest']) assert.ok(diff.split('\n').includes(line), `${line} in the diff:\n${diff}`)
-
-    assert.equal(secrets2.added, 1)
-    assert.equal(secrets2.removed, 1)
-    assert.equal(secrets2.reload, 'none')
-    assert.equal(secrets2.diff, undefined, 'no diff without logDiff')
-    assert.ok(!agent.output.includes('swordfish') && !agent.output.includes('hunter2'), 'the default keeps the content out of the log')
-
+  it('the report and `stconf status` carry the diff stat of the last change', async () => {
+    await secondVersion('diff-report')
     const report = await waitUntil('the report carries the diff stat', async () => {
-      const r = await instance('diff1', 'gs-diff')
-      return r?.files.every((file) => file.lastChange?.version === 2) && r
+      const r = await rig.instance('diff-report', 'gs-diff-report')
+      return r?.files[0]?.lastChange?.version === 2 && r
     })
-    assert.deepEqual(
-      report.files.find((file) => file.key === 'game/conf.ini')?.lastChange,
-      {version: 2, kind: 'text', added: 2, removed: 1, bytesBefore: 29, bytesAfter: 37},
-    )
-
-    const table = await cli(['status', '--env', 'diff1'])
+    assert.deepEqual(report.files[0].lastChange, {version: 2, kind: 'text', added: 2, removed: 1, bytesBefore: 29, bytesAfter: 37})
+    const table = await cli(['status', '--env', 'diff-report'])
     assert.equal(table.code, 0, table.stderr)
     const [header, ...rows] = table.stdout.trim().split('\n')
     assert.match(header, /^HOST\s+INSTANCE\s+STATE\s+KEY\s+VERSION\s+CHANGE\s+CENTER/)
-    assert.ok(rows.some((row) => /^gs-diff\s+gs-diff\s+ok\s+game\/conf\.ini\s+2\s+\+2 -1\s+2\s+ok/.test(row)), table.stdout)
-    assert.ok(rows.some((row) => /\sgame\/secrets\.ini\s+2\s+\+1 -1\s+2\s+ok/.test(row)), table.stdout)
-    const json = await cli(['status', '--env', 'diff1', '--json'])
-    const byKey = new Map((JSON.parse(json.stdout) as StatusRow[]).map((row) => [row.key, row]))
-    assert.equal(byKey.get('game/conf.ini')?.lastChange?.added, 2)
+    assert.ok(rows.some((row) => /^gs-diff-report\s+gs-diff-report\s+ok\s+game\/conf\.ini\s+2\s+\+2 -1\s+2\s+ok/.test(row)), table.stdout)
+    const json = await cli(['status', '--env', 'diff-report', '--json'])
+    assert.deepEqual((JSON.parse(json.stdout) as StatusRow[])[0].lastChange, {version: 2, kind: 'text', added: 2, removed: 1, bytesBefore: 29, bytesAfter: 37})
+  })
 
-    // A hand edit is put right (same version, reloaded), and the log says what putting it right changed.
+  it('a hand edit is put right with a reload, and the log line says what putting it right changed', async () => {
+    const {agent, conf} = await secondVersion('diff-repair', {logDiff: true, reload: 'true'})
     writeFileSync(conf, '[game]\nplayers=100\nmap=desert\npvp=on\n')
-    const repair = await waitUntil('the hand edit repaired and logged', () =>
-      logLines(agent.output).filter((line) => line.msg === 'applied' && line.key === 'game/conf.ini' && line.version === 2)[1],
-    )
+    const repair = await waitUntil('the hand edit repaired and logged', () => appliedLines(agent, 'game/conf.ini', 2)[1])
     assert.equal(readFileSync(conf, 'utf8'), '[game]\nplayers=100\nmap=forest\npvp=on\n')
     assert.deepEqual([repair.added, repair.removed, repair.reload], [1, 1, 'ok'])
     assert.match(String(repair.diff), /^-map=desert\n\+map=forest$/m)
-    assert.equal(await agent.stop(), 0)
   })
 
-  it('the text log line names version, dest, stat and reload result; binary content gives the sizes', async () => {
-    const work = tempDir()
-    const conf = join(work, 'conf.ini')
-    const blob = join(work, 'map.bin')
+  it('the text log line of a text file names version, dest, the line counts and the reload result', async () => {
+    const dir = tempDir()
+    const conf = join(dir, 'conf.ini')
     writeFileSync(conf, 'a=1\nb=2\n')
-    writeFileSync(blob, Buffer.alloc(4096, 0))
-    await push(serve.url, 'diff2', 'game/conf.ini', 'a=1\nb=3\nc=4\n')
-    await push(serve.url, 'diff2', 'game/map.bin', Buffer.alloc(4120, 0xff))
-    const config = writeAgentConfig(work, {
-      source: `zk://${zk.connect}/stconf`,
-      env: 'diff2',
-      host: 'gs-text',
-      files: [
-        {key: 'game/conf.ini', dest: conf, reload: 'true'},
-        {key: 'game/map.bin', dest: blob},
-      ],
-    })
+    await push(rig.serve.url, 'diff-text', 'game/conf.ini', 'a=1\nb=3\nc=4\n')
+    const config = writeAgentConfig(dir, {source: rig.source(), env: 'diff-text', host: 'gs-text', files: [{key: 'game/conf.ini', dest: conf, reload: 'true'}]})
     const once = await runCli(['agent', '--config', config, '--once'])
     assert.equal(once.code, 0, once.stderr)
     assert.match(once.stdout, new RegExp(`^\\S+ info  game/conf\\.ini v1 -> ${conf}: \\+2 -1 lines, reload ok in \\d+ ms$`, 'm'))
-    assert.match(once.stdout, new RegExp(`^\\S+ info  game/map\\.bin v1 -> ${blob}: binary, 4,096 -> 4,120 bytes, no reload$`, 'm'))
     assert.doesNotMatch(once.stdout, /^[-+]b=/m, 'no diff without logDiff')
-
-    // --once --json: the result as data on stdout, the log on stderr
-    const again = await runCli(['agent', '--config', config, '--once', '--json'])
-    assert.equal(again.code, 0, again.stderr)
-    const result = JSON.parse(again.stdout) as {inSync: boolean; files: Array<{key: string; version: number}>}
-    assert.equal(result.inSync, true)
-    assert.deepEqual(result.files.map((file) => [file.key, file.version]), [['game/conf.ini', 1], ['game/map.bin', 1]])
-    assert.match(again.stderr, / info {2}ZooKeeper session established/)
   })
 
-  it('--once --dry-run prints the diffs, exits 8 and touches nothing; once the files agree it exits 0', async () => {
-    const work = tempDir()
-    const conf = join(work, 'conf.ini')
-    const fresh = join(work, 'fresh.ini')
-    const marker = join(work, 'reloaded')
-    const cacheDir = join(work, 'cache')
-    writeFileSync(conf, '[game]\nplayers=50\n') // managed by hand until now
+  it('the text log line of a binary file gives the sizes before and after', async () => {
+    const dir = tempDir()
+    const blob = join(dir, 'map.bin')
+    writeFileSync(blob, Buffer.alloc(4096, 0))
+    await push(rig.serve.url, 'diff-binary', 'game/map.bin', Buffer.alloc(4120, 0xff))
+    const config = writeAgentConfig(dir, {source: rig.source(), env: 'diff-binary', host: 'gs-binary', files: [{key: 'game/map.bin', dest: blob}]})
+    const once = await runCli(['agent', '--config', config, '--once'])
+    assert.equal(once.code, 0, once.stderr)
+    assert.match(once.stdout, new RegExp(`^\\S+ info  game/map\\.bin v1 -> ${blob}: binary, 4,096 -> 4,120 bytes, no reload$`, 'm'))
+  })
+
+  it('--once --json prints the result as data on stdout and the log on stderr', async () => {
+    const dir = tempDir()
+    await push(rig.serve.url, 'once-json', 'game/conf.ini', 'a=1\n')
+    await push(rig.serve.url, 'once-json', 'game/map.bin', Buffer.alloc(16, 0xff))
+    const files = [{key: 'game/conf.ini', dest: join(dir, 'conf.ini')}, {key: 'game/map.bin', dest: join(dir, 'map.bin')}]
+    const config = writeAgentConfig(dir, {source: rig.source(), env: 'once-json', host: 'gs-json', files})
+    const once = await runCli(['agent', '--config', config, '--once', '--json'])
+    assert.equal(once.code, 0, once.stderr)
+    const result = JSON.parse(once.stdout) as {inSync: boolean; files: Array<{key: string; version: number}>}
+    assert.equal(result.inSync, true)
+    assert.deepEqual(result.files.map((file) => [file.key, file.version]), [['game/conf.ini', 1], ['game/map.bin', 1]])
+    assert.match(once.stderr, / info {2}ZooKeeper session established/)
+  })
+
+  /** A config whose conf.ini (managed by hand until now, an old mtime) and fresh.ini (missing) differ from the center. */
+  async function dryRunSetup(env: string) {
+    const dir = tempDir()
+    const conf = join(dir, 'conf.ini')
+    const fresh = join(dir, 'fresh.ini')
+    const marker = join(dir, 'reloaded')
+    writeFileSync(conf, '[game]\nplayers=50\n')
     const past = new Date('2024-01-01T00:00:00Z')
     utimesSync(conf, past, past)
-    await push(serve.url, 'dry1', 'game/conf.ini', '[game]\nplayers=100\n')
-    await push(serve.url, 'dry1', 'game/fresh.ini', 'x=1\n')
+    await push(rig.serve.url, env, 'game/conf.ini', '[game]\nplayers=100\n')
+    await push(rig.serve.url, env, 'game/fresh.ini', 'x=1\n')
     const files = [
       {key: 'game/conf.ini', dest: conf, check: `touch ${marker}.check`, reload: `touch ${marker}`},
       {key: 'game/fresh.ini', dest: fresh, reload: `touch ${marker}`},
     ]
-    const config = writeAgentConfig(work, {source: `zk://${zk.connect}/stconf`, env: 'dry1', host: 'gs-dry', files})
+    const host = `gs-${env}`
+    const config = writeAgentConfig(dir, {source: rig.source(), env, host, files})
+    return {dir, conf, fresh, marker, past, files, host, config, cacheDir: join(dir, 'cache')}
+  }
 
+  it('--once --dry-run prints the diff of each file that would change and exits 8', async () => {
+    const {conf, fresh, config} = await dryRunSetup('dry-print')
     const dry = await runCli(['agent', '--config', config, '--once', '--dry-run'])
     assert.equal(dry.code, 8, `exit 8 when something would change: ${dry.stdout}${dry.stderr}`)
     const out = dry.stdout.split('\n')
@@ -163,14 +140,21 @@ describe('the agent shows what it changes', () => {
     assert.ok(out.includes(`game/fresh.ini v1 -> ${fresh}: would change, +1 -0 lines (new file)`), dry.stdout)
     assert.ok(out.includes(`--- ${fresh} (new file)`), dry.stdout)
     assert.match(dry.stderr, /^stconf: 2 of 2 files would change - push .* until the dry run reports no change\n$/)
+  })
 
+  it('--once --dry-run touches nothing: no file, mtime, check, reload, cache dir or report', async () => {
+    const {conf, fresh, marker, past, config, cacheDir, host} = await dryRunSetup('dry-touch')
+    assert.equal((await runCli(['agent', '--config', config, '--once', '--dry-run'])).code, 8)
     assert.equal(readFileSync(conf, 'utf8'), '[game]\nplayers=50\n', 'the destination keeps its bytes')
     assert.equal(statSync(conf).mtimeMs, past.getTime(), 'and its mtime')
     assert.ok(!existsSync(fresh), 'a missing destination is not created')
     assert.ok(!existsSync(marker) && !existsSync(`${marker}.check`), 'no check and no reload ran')
     assert.ok(!existsSync(cacheDir), 'not even the cache dir is created')
-    assert.equal(await instance('dry1', 'gs-dry'), undefined, 'no instance report')
+    assert.equal(await rig.instance('dry-touch', host), undefined, 'no instance report')
+  })
 
+  it('--once --dry-run --json gives each file\'s outcome and change as data', async () => {
+    const {config} = await dryRunSetup('dry-json')
     const asJson = await runCli(['agent', '--config', config, '--once', '--dry-run', '--json'])
     assert.equal(asJson.code, 8, asJson.stderr)
     const data = JSON.parse(asJson.stdout) as DryRunResult
@@ -184,38 +168,44 @@ describe('the agent shows what it changes', () => {
       ],
     )
     assert.match(data.files[0].change?.diff ?? '', /^\+players=100$/m)
+  })
 
-    // Fix the file by hand, let the center decide the new one: the next dry run reports no change.
+  it('--once --dry-run exits 0 once the files agree with the center, and still runs nothing', async () => {
+    const {conf, fresh, marker, cacheDir, config} = await dryRunSetup('dry-agree')
     writeFileSync(conf, '[game]\nplayers=100\n')
     writeFileSync(fresh, 'x=1\n')
     const inSync = await runCli(['agent', '--config', config, '--once', '--dry-run'])
     assert.equal(inSync.code, 0, `${inSync.stdout}${inSync.stderr}`)
     assert.match(inSync.stdout, /game\/conf\.ini v1 -> \S+: no change\n.*game\/fresh\.ini v1 -> \S+: no change\nno file would change\n$/s)
     assert.ok(!existsSync(marker) && !existsSync(cacheDir))
+  })
 
-    // Through serve over HTTP too; a dry run never withdraws the report of the agent it previews.
-    const beat = {host: 'gs-dry', pid: 1, agentVersion: 't', startedAt: '2024-01-01T00:00:00Z', updatedAt: '2024-01-01T00:00:00Z', files: [], intervalMs: 60_000}
-    const put = await fetch(`${serve.url}/api/v1/instances/dry1/gs-dry`, {
+  it('a dry run over HTTP never withdraws the report of the agent it previews', async () => {
+    const {dir, conf, fresh, files, host, cacheDir} = await dryRunSetup('dry-http')
+    writeFileSync(conf, '[game]\nplayers=100\n')
+    writeFileSync(fresh, 'x=1\n')
+    const beat = {host, pid: 1, agentVersion: 't', startedAt: '2024-01-01T00:00:00Z', updatedAt: '2024-01-01T00:00:00Z', files: [], intervalMs: 60_000}
+    const put = await fetch(`${rig.serve.url}/api/v1/instances/dry-http/${host}`, {
       method: 'PUT',
       headers: {authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json'},
       body: JSON.stringify(beat),
     })
     assert.equal(put.status, 200)
-    const httpConfig = join(work, 'agent-http.json')
-    writeFileSync(httpConfig, JSON.stringify({source: serve.url, token: ADMIN_TOKEN, env: 'dry1', host: 'gs-dry', cacheDir, files}))
+    const httpConfig = join(dir, 'agent-http.json')
+    writeFileSync(httpConfig, JSON.stringify({source: rig.serve.url, token: ADMIN_TOKEN, env: 'dry-http', host, cacheDir, files}))
     const overHttp = await runCli(['agent', '--config', httpConfig, '--once', '--dry-run'])
     assert.equal(overHttp.code, 0, `${overHttp.stdout}${overHttp.stderr}`)
     assert.match(overHttp.stdout, /^dry run against http:.*\nno file would change\n$/s)
-    const status = JSON.parse((await cli(['status', '--env', 'dry1', '--json'])).stdout) as StatusRow[]
-    assert.deepEqual(status.map((row) => row.host), ['gs-dry'], 'the heartbeat of gs-dry is still there')
+    const status = JSON.parse((await cli(['status', '--env', 'dry-http', '--json'])).stdout) as StatusRow[]
+    assert.deepEqual(status.map((row) => row.host), [host], `the heartbeat of ${host} is still there`)
   })
 
   it('--dry-run with the center unreachable compares with the cache and says so', async () => {
     const work = tempDir()
     const conf = join(work, 'conf.ini')
-    await push(serve.url, 'dry2', 'game/conf.ini', 'rate=1\n')
+    await push(rig.serve.url, 'dry-cache', 'game/conf.ini', 'rate=1\n')
     const files = [{key: 'game/conf.ini', dest: conf}]
-    const live = writeAgentConfig(work, {source: `zk://${zk.connect}/stconf`, env: 'dry2', host: 'gs-cache', files})
+    const live = writeAgentConfig(work, {source: rig.source(), env: 'dry-cache', host: 'gs-cache', files})
     assert.equal((await runCli(['agent', '--config', live, '--once'])).code, 0)
     writeFileSync(conf, 'rate=9\n') // someone edits the file while the center is away
 

@@ -3,51 +3,33 @@
 import assert from 'node:assert/strict'
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {after, before, describe, it} from 'node:test'
-import type {ZkClient} from '../../src/lib/zk/zk-client.js'
-import {PollProbe, push, readInstance, readText, startAgent, writeAgentConfig, writeZnodes} from '../helpers/agent-harness.js'
-import {startServe, tempDir, waitUntil, type Proc, type ServeHandle} from '../helpers/cli.js'
-import {connectZk, startZk, type TestZk} from '../helpers/zk-server.js'
+import {describe, it} from 'node:test'
+import {PollProbe, push, readInstance, readText, useAgentRig, writeZnodes} from '../helpers/agent-harness.js'
+import {tempDir, waitUntil} from '../helpers/cli.js'
 
 const ROOT = '/raw' // written straight by the tests, no serve watching it
 
 describe('agent failure model (real ZooKeeper, real agents)', () => {
-  let zk: TestZk
-  let client: ZkClient
-  const agents: Proc[] = []
-
-  before(async () => {
-    zk = await startZk()
-    client = await connectZk(zk, {sessionTimeoutMs: 4000})
-  })
-
-  after(async () => {
-    for (const agent of agents) await agent.stop('SIGKILL')
-    client.close()
-    await zk.destroy()
-  })
-
-  const instance = (env: string, host: string) => readInstance(client, env, host, ROOT)
+  const rig = useAgentRig({zk: true, client: {sessionTimeoutMs: 4000}})
+  const instance = (env: string, host: string) => readInstance(rig.client, env, host, ROOT)
 
   it('recovers from session expiry (agent paused past its session timeout): new report node, watches re-armed', async () => {
     const dir = tempDir()
     const dest = join(dir, 'conf.ini')
-    await writeZnodes(client, 'exp', 'game/conf.ini', 'v1\n', 1, ROOT)
-    const config = writeAgentConfig(dir, {
-      source: `zk://${zk.connect}${ROOT}`,
+    await writeZnodes(rig.client, 'exp', 'game/conf.ini', 'v1\n', 1, ROOT)
+    const agent = rig.agent(dir, {
+      source: rig.source(ROOT),
       env: 'exp',
       host: 'exp-1',
       sessionTimeout: '2s',
       pollInterval: '1m', // watches must do the work
       files: [{key: 'game/conf.ini', dest}],
     })
-    const agent = startAgent(config)
-    agents.push(agent)
     await waitUntil('version 1', () => readText(dest) === 'v1\n')
     const before = await waitUntil('instance node', () => instance('exp', 'exp-1'))
     agent.child.kill('SIGSTOP')
     try {
-      await writeZnodes(client, 'exp', 'game/conf.ini', 'v2\n', 2, ROOT)
+      await writeZnodes(rig.client, 'exp', 'game/conf.ini', 'v2\n', 2, ROOT)
       // the old session expires while the agent is frozen
       await waitUntil('the paused agent\'s session to expire', async () => (await instance('exp', 'exp-1')) === undefined, 30_000)
     } finally {
@@ -60,7 +42,7 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
       return now && now.owner !== before.owner && now.report.files[0].version === 2 && now
     })
     assert.equal(afterExpiry.report.pid, agent.pid)
-    await writeZnodes(client, 'exp', 'game/conf.ini', 'v3\n', 3, ROOT)
+    await writeZnodes(rig.client, 'exp', 'game/conf.ini', 'v3\n', 3, ROOT)
     await waitUntil('version 3 through a re-armed watch', () => readText(dest) === 'v3\n')
     await agent.stop()
   })
@@ -69,21 +51,19 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
     const dir = tempDir()
     const dest = join(dir, 'conf.ini')
     const probe = new PollProbe(join(dir, 'probe.ini'))
-    await writeZnodes(client, 'del', 'game/conf.ini', 'before\n', 1, ROOT)
-    await writeZnodes(client, 'del', PollProbe.key, PollProbe.content, 1, ROOT)
-    const config = writeAgentConfig(dir, {
-      source: `zk://${zk.connect}${ROOT}`,
+    await writeZnodes(rig.client, 'del', 'game/conf.ini', 'before\n', 1, ROOT)
+    await writeZnodes(rig.client, 'del', PollProbe.key, PollProbe.content, 1, ROOT)
+    const agent = rig.agent(dir, {
+      source: rig.source(ROOT),
       env: 'del',
       host: 'del-1',
       pollInterval: '200ms',
       files: [{key: 'game/conf.ini', dest}, probe.file],
     })
-    const agent = startAgent(config)
-    agents.push(agent)
     await waitUntil('version 1', () => readText(dest) === 'before\n')
-    const config1 = (await client.getData(`${ROOT}/config/del/game/conf.ini`))!
-    const meta1 = (await client.getData(`${ROOT}/meta/del/game/conf.ini`))!
-    await client.multi([
+    const config1 = (await rig.client.getData(`${ROOT}/config/del/game/conf.ini`))!
+    const meta1 = (await rig.client.getData(`${ROOT}/meta/del/game/conf.ini`))!
+    await rig.client.multi([
       {op: 'remove', path: `${ROOT}/config/del/game/conf.ini`, version: config1.stat.version},
       {op: 'remove', path: `${ROOT}/meta/del/game/conf.ini`, version: meta1.stat.version},
     ])
@@ -94,9 +74,9 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
       await probe.polls(1)
     }
 
-    await writeZnodes(client, 'del', 'game/conf.ini', 'after\n', 2, ROOT)
+    await writeZnodes(rig.client, 'del', 'game/conf.ini', 'after\n', 2, ROOT)
     await waitUntil('the re-created key applied', () => readText(dest) === 'after\n')
-    await writeZnodes(client, 'del', 'game/conf.ini', 'after again\n', 3, ROOT)
+    await writeZnodes(rig.client, 'del', 'game/conf.ini', 'after again\n', 3, ROOT)
     await waitUntil('still followed', () => readText(dest) === 'after again\n')
     await agent.stop()
   })
@@ -106,10 +86,8 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
     const dest = join(dir, 'big.bin')
     const size = 512 * 1024
     const version = (n: number) => Buffer.alloc(size, 65 + (n % 26))
-    await writeZnodes(client, 'big', 'game/big.bin', version(1), 1, ROOT)
-    const config = writeAgentConfig(dir, {source: `zk://${zk.connect}${ROOT}`, env: 'big', host: 'big-1', pollInterval: '200ms', files: [{key: 'game/big.bin', dest}]})
-    const agent = startAgent(config)
-    agents.push(agent)
+    await writeZnodes(rig.client, 'big', 'game/big.bin', version(1), 1, ROOT)
+    const agent = rig.agent(dir, {source: rig.source(ROOT), env: 'big', host: 'big-1', pollInterval: '200ms', files: [{key: 'game/big.bin', dest}]})
     await waitUntil('version 1', async () => (await readFile(dest).catch(() => undefined))?.equals(version(1)))
     let reads = 0
     let bad = ''
@@ -121,7 +99,7 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
         if (bytes.length !== size || bytes.some((b) => b !== bytes[0])) bad = `a read of ${bytes.length} bytes mixing versions`
       }
     })()
-    for (let n = 2; n <= 20; n++) await writeZnodes(client, 'big', 'game/big.bin', version(n), n, ROOT)
+    for (let n = 2; n <= 20; n++) await writeZnodes(rig.client, 'big', 'game/big.bin', version(n), n, ROOT)
     await waitUntil('the last version', async () => (await readFile(dest)).equals(version(20)))
     done = true
     await reader
@@ -132,73 +110,47 @@ describe('agent failure model (real ZooKeeper, real agents)', () => {
 })
 
 describe('agent with ZooKeeper down (real serve, real agents)', () => {
-  let zk: TestZk
-  let serve: ServeHandle
-  const agents: Proc[] = []
-
-  before(async () => {
-    zk = await startZk()
-    serve = await startServe({zk: zk.connect, zkSessionTimeoutMs: 4000})
-  })
-
-  after(async () => {
-    for (const agent of agents) await agent.stop('SIGKILL')
-    await serve.stop()
-    await zk.destroy()
-  })
+  const rig = useAgentRig({zk: true, serve: true})
 
   it('50 pushes back to back leave every agent on the last version', async () => {
     const dirs = [tempDir(), tempDir(), tempDir()]
-    await push(serve.url, 'burst', 'game/conf.ini', 'n=0\n')
+    await push(rig.serve.url, 'burst', 'game/conf.ini', 'n=0\n')
     for (const [i, dir] of dirs.entries()) {
-      const config = writeAgentConfig(dir, {
-        source: `zk://${zk.connect}/stconf`,
+      rig.agent(dir, {
         env: 'burst',
         host: `b-${i}`,
         pollInterval: '1m', // no help from the safety net
         files: [{key: 'game/conf.ini', dest: join(dir, 'conf.ini'), reload: 'true'}],
       })
-      agents.push(startAgent(config))
     }
 
     await waitUntil('all agents on version 1', () => dirs.every((dir) => readText(join(dir, 'conf.ini')) === 'n=0\n'))
-    for (let n = 1; n <= 50; n++) await push(serve.url, 'burst', 'game/conf.ini', `n=${n}\n`)
+    for (let n = 1; n <= 50; n++) await push(rig.serve.url, 'burst', 'game/conf.ini', `n=${n}\n`)
     await waitUntil('every agent on the last version', () => dirs.every((dir) => readText(join(dir, 'conf.ini')) === 'n=50\n'))
-    for (const agent of agents.splice(0)) await agent.stop()
   })
 
   it('keeps running with files intact while ZooKeeper is down, starts while it is down, converges when it returns', async () => {
     const running = tempDir()
     const late = tempDir()
-    await push(serve.url, 'outage', 'game/conf.ini', 'before outage\n')
-    const setup = (dir: string, host: string) =>
-      writeAgentConfig(dir, {
-        source: `zk://${zk.connect}/stconf`,
-        env: 'outage',
-        host,
-        sessionTimeout: '4s',
-        pollInterval: '300ms',
-        files: [{key: 'game/conf.ini', dest: join(dir, 'conf.ini')}],
-      })
-    const first = startAgent(setup(running, 'o-1'))
-    agents.push(first)
+    await push(rig.serve.url, 'outage', 'game/conf.ini', 'before outage\n')
+    const setup = (dir: string, host: string) => ({env: 'outage', host, sessionTimeout: '4s', pollInterval: '300ms', files: [{key: 'game/conf.ini', dest: join(dir, 'conf.ini')}]})
+    const first = rig.agent(running, setup(running, 'o-1'))
     await waitUntil('first agent applied', () => readText(join(running, 'conf.ini')) === 'before outage\n')
     // The late agent ran once before (its cache and file exist), then starts again during the outage.
-    const lateOnce = startAgent(setup(late, 'o-2'), ['--once'])
+    const lateOnce = rig.agent(late, setup(late, 'o-2'), ['--once'])
     assert.equal(await lateOnce.exited, 0, lateOnce.output)
 
-    await zk.stop()
-    const second = startAgent(setup(late, 'o-2'))
-    agents.push(second)
+    await rig.zk.stop()
+    const second = rig.agent(late, setup(late, 'o-2'))
     // Down until both agents have felt it: each says so once its reads fail (a poll, a watch).
     await waitUntil('both agents to notice ZooKeeper is down', () => /center unreachable/.test(first.output) && /center unreachable/.test(second.output), 60_000)
     assert.ok(first.running && second.running, 'both agents keep running')
     assert.equal(readText(join(running, 'conf.ini')), 'before outage\n', 'files intact')
     assert.equal(readText(join(late, 'conf.ini')), 'before outage\n', 'files intact')
-    await zk.start()
+    await rig.zk.start()
     await waitUntil('serve to take pushes again', async () => {
       try {
-        await push(serve.url, 'outage', 'game/conf.ini', 'after outage\n')
+        await push(rig.serve.url, 'outage', 'game/conf.ini', 'after outage\n')
         return true
       } catch {
         return false

@@ -5,36 +5,28 @@ import assert from 'node:assert/strict'
 import {execFileSync, spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, before, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import {AGENT_NODE_FLAGS} from '../../src/commands/agent.js'
-import {countLines, push, readText, writeAgentConfig} from '../helpers/agent-harness.js'
-import {ADMIN_TOKEN, BIN, Proc, ROOT, startServe, tempDir, waitUntil, type ServeHandle} from '../helpers/cli.js'
+import {countLines, push, readText, useAgentRig, writeAgentConfig} from '../helpers/agent-harness.js'
+import {ADMIN_TOKEN, BIN, Proc, ROOT, tempDir, waitUntil} from '../helpers/cli.js'
 import {trackProcess} from '../helpers/cleanup.js'
 
 describe('stconf agent V8 flags', () => {
-  let serve: ServeHandle
-  let agent: Proc | undefined
-  before(async () => {
-    serve = await startServe()
-  })
-  after(async () => {
-    await agent?.stop('SIGKILL')
-    await serve.stop()
-  })
+  const rig = useAgentRig({serve: true})
 
   it('on Node 24 the agent runs with its flags, under the pid it was started with', async () => {
     const node24 = execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.js'), '--node-path'], {encoding: 'utf8'}).trim()
     const dir = tempDir()
     const dest = join(dir, 'conf.ini')
     const reloads = join(dir, 'reloads.log')
-    await push(serve.url, 'prod', 'game/conf.ini', 'a=1\n')
-    const config = writeAgentConfig(dir, {source: serve.url, token: ADMIN_TOKEN, files: [{key: 'game/conf.ini', dest, reload: `echo r >> ${reloads}`}]})
-    agent = new Proc(trackProcess(spawn(node24, [BIN, 'agent', '--config', config], {stdio: ['ignore', 'pipe', 'pipe']})))
+    await push(rig.serve.url, 'prod', 'game/conf.ini', 'a=1\n')
+    const config = writeAgentConfig(dir, {source: rig.serve.url, token: ADMIN_TOKEN, files: [{key: 'game/conf.ini', dest, reload: `echo r >> ${reloads}`}]})
+    const agent = rig.track(new Proc(trackProcess(spawn(node24, [BIN, 'agent', '--config', config], {stdio: ['ignore', 'pipe', 'pipe']}))))
     await waitUntil('version 1 applied and reloaded', () => readText(dest) === 'a=1\n' && countLines(reloads) === 1)
     const argv = readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8').split('\0')
     for (const flag of AGENT_NODE_FLAGS) assert.ok(argv.includes(flag), `${flag} missing from ${argv.join(' ')}`)
     assert.equal(argv.filter((arg) => arg === AGENT_NODE_FLAGS[0]).length, 1) // re-executed once, not again
-    await push(serve.url, 'prod', 'game/conf.ini', 'a=2\n')
+    await push(rig.serve.url, 'prod', 'game/conf.ini', 'a=2\n')
     await waitUntil('version 2 applied and reloaded', () => readText(dest) === 'a=2\n' && countLines(reloads) === 2)
   })
 })

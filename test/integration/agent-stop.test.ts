@@ -4,39 +4,27 @@
 import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, before, describe, it} from 'node:test'
-import {push, readText, startAgent, writeAgentConfig} from '../helpers/agent-harness.js'
+import {describe, it} from 'node:test'
+import {push, readText, useAgentRig} from '../helpers/agent-harness.js'
 import {alive} from '../helpers/cleanup.js'
-import {ADMIN_TOKEN, startServe, tempDir, waitUntil, type Proc, type ServeHandle} from '../helpers/cli.js'
+import {tempDir, waitUntil} from '../helpers/cli.js'
 
 const LONG = 60_000
 
 describe('agent stop (embedded-store serve, real agent process)', () => {
-  let serve: ServeHandle
-  const agents: Proc[] = []
-  before(async () => {
-    serve = await startServe()
-  })
-  after(async () => {
-    for (const agent of agents) await agent.stop('SIGKILL')
-    await serve.stop()
-  })
+  const rig = useAgentRig({serve: true})
 
   it('a second SIGTERM kills the running reload and its children, puts the old file back and exits 0', async () => {
     const dir = tempDir()
     const dest = join(dir, 'conf.ini')
     const pidFile = join(dir, 'sleep.pid')
     writeFileSync(dest, 'old\n')
-    await push(serve.url, 'stop', 'game/conf.ini', 'new\n')
-    const config = writeAgentConfig(dir, {
-      source: serve.url,
-      token: ADMIN_TOKEN,
+    await push(rig.serve.url, 'stop', 'game/conf.ini', 'new\n')
+    const agent = rig.agent(dir, {
       env: 'stop',
       host: 'stop-1',
       files: [{key: 'game/conf.ini', dest, reload: `sleep 600 & echo $! > ${pidFile}; wait`, reloadTimeout: '10m'}],
     })
-    const agent = startAgent(config)
-    agents.push(agent)
     const sleepPid = Number(await waitUntil('the reload running', () => readText(pidFile)?.trim(), LONG))
     agent.child.kill('SIGTERM')
     await waitUntil('the clean stop begun', () => agent.output.includes('"msg":"stopping"'), LONG)

@@ -59,22 +59,33 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
       }
     })
 
-    it('push defaults to ./<key>, makes no version for identical bytes, and history is newest first', async () => {
+    it('push reads ./<key> when no file is named', async () => {
       put('game/conf.ini', '[server]\nport=1\n')
-      const first = await cli(['push', 'game/conf.ini', '--env', 'defaults', '-m', 'first', '--json'])
+      const first = await cli(['push', 'game/conf.ini', '--env', 'defaults', '--json'])
       assert.equal(first.code, 0, first.stderr)
       assert.equal(JSON.parse(first.stdout).version, 1)
-      const same = await cli(['push', 'game/conf.ini', '--env', 'defaults'])
+      assert.equal((await cli(['pull', 'game/conf.ini', '--env', 'defaults', '-o', '-'])).stdout, '[server]\nport=1\n')
+    })
+
+    it('a push of identical bytes makes no version', async () => {
+      await pushed('unchanged', 'game/conf.ini', PORTS.slice(0, 1))
+      const same = await cli(['push', 'game/conf.ini', '--env', 'unchanged'])
       assert.equal(same.code, 0)
       assert.match(same.stdout, /unchanged/)
+      const history = JSON.parse((await cli(['history', 'game/conf.ini', '--env', 'unchanged', '--json'])).stdout) as Array<{version: number}>
+      assert.deepEqual(history.map((v) => v.version), [1])
+    })
+
+    it('history lists the versions newest first, each with its author, message, kind and time', async () => {
+      put('game/conf.ini', '[server]\nport=1\n')
+      assert.equal((await cli(['push', 'game/conf.ini', '--env', 'history', '-m', 'first'])).code, 0)
       put('game/conf.ini', '[server]\nport=2\n')
-      assert.equal((await cli(['push', 'game/conf.ini', '--env', 'defaults', '-m', 'second'])).code, 0)
-      const history = await cli(['history', 'game/conf.ini', '--env', 'defaults', '--json'])
+      assert.equal((await cli(['push', 'game/conf.ini', '--env', 'history', '-m', 'second'])).code, 0)
+      const history = await cli(['history', 'game/conf.ini', '--env', 'history', '--json'])
       const versions = JSON.parse(history.stdout) as Array<Record<string, unknown>>
-      assert.deepEqual(versions.map((v) => v.version), [2, 1])
+      assert.deepEqual(versions.map((v) => [v.version, v.message]), [[2, 'second'], [1, 'first']])
       assert.deepEqual(Object.keys(versions[0]).sort(), ['author', 'kind', 'message', 'sha256', 'size', 'time', 'version'])
       assert.equal(versions[0].author, 'admin')
-      assert.equal(versions[0].message, 'second')
       assert.equal(versions[0].kind, 'push')
       assert.match(String(versions[0].time), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
     })
@@ -92,24 +103,37 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
       assert.equal(JSON.parse(ok.stdout).version, 3)
     })
 
-    it('diffs center vs local (exit 0/1), two versions, and two envs', async () => {
-      await pushed('diff', 'game/conf.ini', PORTS)
-      const equal = await cli(['diff', 'game/conf.ini', '--env', 'diff'])
+    it('diff exits 0 and prints nothing when the local file is the center\'s', async () => {
+      await pushed('diff-equal', 'game/conf.ini', PORTS)
+      const equal = await cli(['diff', 'game/conf.ini', '--env', 'diff-equal'])
       assert.equal(equal.code, 0, equal.stderr)
       assert.equal(equal.stdout, '')
+    })
+
+    it('diff exits 1 with the patch from the center to the local file when they differ', async () => {
+      await pushed('diff-local', 'game/conf.ini', PORTS)
       put('game/conf.ini', '[server]\nport=4\n')
-      const differ = await cli(['diff', 'game/conf.ini', '--env', 'diff'])
+      const differ = await cli(['diff', 'game/conf.ini', '--env', 'diff-local'])
       assert.equal(differ.code, 1)
       assert.match(differ.stdout, /^-port=3$/m)
       assert.match(differ.stdout, /^\+port=4$/m)
-      const versions = await cli(['diff', 'game/conf.ini', '--env', 'diff', '--from', '1', '--to', '2'])
+    })
+
+    it('diff --from --to compares two versions', async () => {
+      await pushed('diff-versions', 'game/conf.ini', PORTS)
+      const versions = await cli(['diff', 'game/conf.ini', '--env', 'diff-versions', '--from', '1', '--to', '2'])
       assert.equal(versions.code, 1)
       assert.match(versions.stdout, /^-port=1$/m)
       assert.match(versions.stdout, /^\+port=2$/m)
+    })
+
+    it('diff --against-env compares the key in two envs', async () => {
+      await pushed('diff-prod', 'game/conf.ini', PORTS)
       put('staging.ini', '[server]\nport=9\n')
       assert.equal((await cli(['push', 'game/conf.ini', '--env', 'diff-staging', '--file', 'staging.ini'])).code, 0)
-      const envs = await cli(['diff', 'game/conf.ini', '--env', 'diff', '--against-env', 'diff-staging'])
+      const envs = await cli(['diff', 'game/conf.ini', '--env', 'diff-prod', '--against-env', 'diff-staging'])
       assert.equal(envs.code, 1)
+      assert.match(envs.stdout, /^-port=3$/m)
       assert.match(envs.stdout, /^\+port=9$/m)
     })
 
@@ -121,7 +145,11 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
       assert.equal((await cli(['pull', 'game/conf.ini', '--env', 'rollback', '-o', '-'])).stdout, '[server]\nport=1\n')
       const history = JSON.parse((await cli(['history', 'game/conf.ini', '--env', 'rollback', '--json'])).stdout)
       assert.equal(history[0].kind, 'rollback')
-      const missing = await cli(['rollback', 'game/conf.ini', '--env', 'rollback', '--to', '99'])
+    })
+
+    it('refuses a rollback to a version that does not exist (exit 3)', async () => {
+      await pushed('rollback-missing', 'game/conf.ini', PORTS.slice(0, 1))
+      const missing = await cli(['rollback', 'game/conf.ini', '--env', 'rollback-missing', '--to', '99'])
       assert.equal(missing.code, 3)
       assert.match(missing.stderr, /no version 99/)
     })
@@ -148,15 +176,25 @@ for (const mode of ['embedded', 'zookeeper'] as const) {
       assert.equal(forced.code, 0, forced.stderr)
     })
 
-    it('lists keys and the audit log, and names every writer', async () => {
+    it('ls lists the keys of an env with their versions, and those under a prefix', async () => {
       await pushed('listing', 'game/conf.ini', PORTS)
-      assert.equal((await cli(['rollback', 'game/conf.ini', '--env', 'listing', '--to', '1'])).code, 0)
+      put('app/other.ini', 'x=1\n')
+      assert.equal((await cli(['push', 'app/other.ini', '--env', 'listing'])).code, 0)
       const keys = JSON.parse((await cli(['ls', '--env', 'listing', '--json'])).stdout) as Array<{key: string; version: number}>
-      assert.ok(keys.some((k) => k.key === 'game/conf.ini' && k.version === 4))
+      assert.deepEqual(keys.map((k) => [k.key, k.version]), [['app/other.ini', 1], ['game/conf.ini', 3]])
       const onlyGame = JSON.parse((await cli(['ls', 'game', '--env', 'listing', '--json'])).stdout) as Array<{key: string}>
       assert.deepEqual(onlyGame.map((k) => k.key), ['game/conf.ini'])
-      const audit = JSON.parse((await cli(['audit', '--json'])).stdout) as Array<{actor: string; action: string; key?: string}>
-      assert.ok(audit.some((e) => e.action === 'rollback' && e.key === 'game/conf.ini' && e.actor === 'admin'))
+    })
+
+    it('audit names the writer of each change', async () => {
+      await pushed('audited', 'game/conf.ini', PORTS.slice(0, 2))
+      assert.equal((await cli(['rollback', 'game/conf.ini', '--env', 'audited', '--to', '1'])).code, 0)
+      const audit = JSON.parse((await cli(['audit', '--env', 'audited', '--json'])).stdout) as Array<{actor: string; action: string; key?: string}>
+      assert.deepEqual(audit.map((e) => [e.action, e.actor]).sort(), [['push', 'admin'], ['push', 'admin'], ['rollback', 'admin']])
+    })
+
+    it('audit --since a time to come lists nothing', async () => {
+      await pushed('audit-future', 'game/conf.ini', PORTS.slice(0, 1))
       const future = JSON.parse((await cli(['audit', '--since', '2999-01-01', '--json'])).stdout)
       assert.deepEqual(future, [])
     })

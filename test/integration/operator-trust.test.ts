@@ -115,25 +115,39 @@ describe('operator trust (real serve, built CLI)', () => {
     assert.equal(JSON.parse(allowed.stdout).size, 0)
   })
 
-  it('pull keeps local edits (exit 4) unless --force, and overwrites an older pull', async () => {
-    put('src/v1.ini', 'a = 1\nb = 1\nc = 1\n')
-    put('src/v2.ini', 'a = 1\nb = 2\nc = 1\n')
-    assert.equal((await cli(['push', 'app/conf.ini', '--env', 'prod', '--file', 'src/v1.ini'])).code, 0)
-    assert.equal((await cli(['pull', 'app/conf.ini', '--env', 'prod'])).code, 0)
-    assert.equal((await cli(['push', 'app/conf.ini', '--env', 'prod', '--file', 'src/v2.ini'])).code, 0)
-    // The local file is version 1's bytes: an older pull, overwritten as before.
-    const newer = await cli(['pull', 'app/conf.ini', '--env', 'prod'])
+  /** app/<name>.ini pushed as version 1, pulled, then pushed as version 2: the local file is an older pull. */
+  const olderPull = async (name: string) => {
+    const key = `app/${name}.ini`
+    put(`src/${name}-v1.ini`, 'a = 1\nb = 1\nc = 1\n')
+    put(`src/${name}-v2.ini`, 'a = 1\nb = 2\nc = 1\n')
+    assert.equal((await cli(['push', key, '--env', 'prod', '--file', `src/${name}-v1.ini`])).code, 0)
+    assert.equal((await cli(['pull', key, '--env', 'prod'])).code, 0)
+    assert.equal((await cli(['push', key, '--env', 'prod', '--file', `src/${name}-v2.ini`])).code, 0)
+    return key
+  }
+
+  it('pull overwrites a file that is an older pull', async () => {
+    const key = await olderPull('older')
+    const newer = await cli(['pull', key, '--env', 'prod'])
     assert.equal(newer.code, 0, newer.stderr)
-    assert.equal(readFileSync(join(work, 'app/conf.ini'), 'utf8'), 'a = 1\nb = 2\nc = 1\n')
-    // A local edit: refused, file untouched.
-    put('app/conf.ini', 'a = 9\nb = 2\nc = 9\nd = 9\n')
-    const refused = await cli(['pull', 'app/conf.ini', '--env', 'prod'])
+    assert.equal(readFileSync(join(work, key), 'utf8'), 'a = 1\nb = 2\nc = 1\n')
+  })
+
+  it('pull refuses to overwrite local edits (exit 4) and leaves the file as it is', async () => {
+    const key = await olderPull('edited')
+    put(key, 'a = 9\nb = 2\nc = 9\nd = 9\n')
+    const refused = await cli(['pull', key, '--env', 'prod'])
     assert.equal(refused.code, 4)
-    assert.match(oneLine(refused), /app\/conf\.ini has local edits: it matches no version of prod\/app\/conf\.ini, and 3 lines differ from version 2 - see them with `stconf diff app\/conf\.ini --env prod`, or overwrite them with --force/)
-    assert.equal(readFileSync(join(work, 'app/conf.ini'), 'utf8'), 'a = 9\nb = 2\nc = 9\nd = 9\n')
-    const forced = await cli(['pull', 'app/conf.ini', '--env', 'prod', '--force'])
+    assert.match(oneLine(refused), /app\/edited\.ini has local edits: it matches no version of prod\/app\/edited\.ini, and 3 lines differ from version 2 - see them with `stconf diff app\/edited\.ini --env prod`, or overwrite them with --force/)
+    assert.equal(readFileSync(join(work, key), 'utf8'), 'a = 9\nb = 2\nc = 9\nd = 9\n')
+  })
+
+  it('pull --force overwrites local edits', async () => {
+    const key = await olderPull('forced')
+    put(key, 'a = 9\n')
+    const forced = await cli(['pull', key, '--env', 'prod', '--force'])
     assert.equal(forced.code, 0, forced.stderr)
-    assert.equal(readFileSync(join(work, 'app/conf.ini'), 'utf8'), 'a = 1\nb = 2\nc = 1\n')
+    assert.equal(readFileSync(join(work, key), 'utf8'), 'a = 1\nb = 2\nc = 1\n')
   })
 
   it('local file-system failures are one line naming the path and the cause, exit 2', async () => {
@@ -173,36 +187,52 @@ describe('operator trust (real serve, built CLI)', () => {
     assert.match(oneLine(limit), /^stconf: invalid --limit: expected an integer greater than or equal to 1 but received: 0 - see `stconf history --help`$/)
   })
 
-  it('unknown commands get one line with the closest command, exit 2; version and help work', async () => {
+  it('an unknown command gets one line with the closest command, exit 2', async () => {
     const typo = await runCli(['versoin'])
     assert.equal(typo.code, 2)
     assert.equal(oneLine(typo), 'stconf: unknown command "versoin" - did you mean version? see `stconf help` for every command')
     const topic = await runCli(['tokn', 'list'])
     assert.equal(topic.code, 2)
     assert.match(oneLine(topic), /did you mean token list\?/)
+  })
+
+  it('an unknown command with nothing close gets one line pointing at help, exit 2', async () => {
     const nothingClose = await runCli(['frobnicate'])
     assert.equal(nothingClose.code, 2)
     assert.equal(oneLine(nothingClose), 'stconf: unknown command "frobnicate" - see `stconf help` for every command')
+  })
+
+  it('version and --version print the version', async () => {
     for (const args of [['version'], ['--version']]) {
       const version = await runCli(args)
       assert.equal(version.code, 0, version.stderr)
       assert.match(version.stdout, /^stconf\/\d+\.\d+\.\d+ /)
     }
+  })
 
+  it('help lists the commands, and help <command> that command\'s flags', async () => {
     const help = await runCli(['help'])
     assert.equal(help.code, 0, help.stderr)
     assert.match(help.stdout, /COMMANDS[\s\S]*push/)
     const helpPull = await runCli(['help', 'pull'])
     assert.match(helpPull.stdout, /--force/)
+  })
+
+  it('help with an unknown command gets one line with the closest command, exit 2', async () => {
     const helpTypo = await runCli(['help', 'pul'])
     assert.equal(helpTypo.code, 2)
     assert.match(oneLine(helpTypo), /^stconf: unknown command "pul" - did you mean pull\?/)
   })
 
-  it('refuses to revoke the last admin token (exit 4) and revokes one of two', async () => {
+  it('revokes an admin token while another admin token is left', async () => {
     const made = await cli(['token', 'create', 'ops', '--role', 'admin'])
     assert.equal(made.code, 0, made.stderr)
     assert.equal((await cli(['token', 'revoke', 'ops'])).code, 0)
+    const tokens = JSON.parse((await cli(['token', 'list', '--json'])).stdout) as Array<{name: string}>
+    assert.ok(!tokens.some((t) => t.name === 'ops'))
+  })
+
+  it('refuses to revoke the last admin token (exit 4)', async () => {
     const last = await cli(['token', 'revoke', 'admin'])
     assert.equal(last.code, 4)
     assert.equal(oneLine(last), 'stconf: "admin" is the last admin token; revoking it would lock everyone out - create another admin token first: stconf token create <name> --role admin')

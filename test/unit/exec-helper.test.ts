@@ -9,18 +9,13 @@ import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import {helperPid, shellWord} from '../../src/lib/exec-helper.js'
 import {ExecError, runShell} from '../../src/lib/exec.js'
+import {waitUntil} from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'stconf-exec-helper-'))
 after(() => rmSync(dir, {recursive: true, force: true}))
 
 const gone = (pid: number) => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z')
 
-async function until(what: string, probe: () => boolean): Promise<void> {
-  for (let waited = 0; !probe(); waited += 20) {
-    if (waited > 10_000) assert.fail(`timed out waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 /** A process that runs one command and then stays (or exits); it prints its helper's pid and FIFO dir. */
 function commandRunner(then: 'exit' | 'stay') {
@@ -109,8 +104,8 @@ describe('the command helper', () => {
       const {helper, fifoDir} = await line
       assert.match(fifoDir, /stconf-exec-/)
       if (how !== 'exits') child.kill('SIGKILL')
-      await until('the helper stopped', () => gone(helper))
-      await until('the FIFO dir is gone', () => !existsSync(fifoDir))
+      await waitUntil('the helper stopped', () => gone(helper))
+      await waitUntil('the FIFO dir is gone', () => !existsSync(fifoDir))
     })
   }
 
@@ -123,7 +118,7 @@ describe('the command helper', () => {
       () => assert.fail('the command succeeded'),
       (error: unknown) => error,
     )
-    while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8') === '') await new Promise((resolve) => setTimeout(resolve, 20))
+    await waitUntil('the command running', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '')
     process.kill(first, 'SIGKILL')
     const error = await failed
     assert.ok(error instanceof ExecError)

@@ -6,6 +6,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import {ExecError, runShell} from '../../src/lib/exec.js'
+import {waitUntil} from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'stconf-exec-'))
 after(() => rmSync(dir, {recursive: true, force: true}))
@@ -58,26 +59,37 @@ describe('runShell', () => {
     const error = await failure(runShell(`sleep 60 & echo $! > ${pidFile}; wait`, {timeoutMs: 300}))
     assert.equal(error.reason, 'timeout')
     assert.match(error.message, /timed out/)
+    // The command's output closes as its last process exits, a moment before that process is a zombie.
     const child = Number(readFileSync(pidFile, 'utf8'))
-    assert.ok(stopped(child), `the shell's child ${child} still runs`)
+    await waitUntil(`the shell's child ${child} to stop`, () => stopped(child))
   })
 
   it('a command that ignores SIGTERM is killed with SIGKILL after the grace', async () => {
     const pidFile = join(dir, 'stubborn.pid')
     const error = await failure(runShell(`trap '' TERM; sleep 60 & echo $! > ${pidFile}; wait`, {timeoutMs: 300, killGraceMs: 200}))
     assert.equal(error.reason, 'timeout')
-    assert.ok(stopped(Number(readFileSync(pidFile, 'utf8'))))
+    const child = Number(readFileSync(pidFile, 'utf8'))
+    await waitUntil(`the shell's child ${child} to stop`, () => stopped(child))
   })
 
-  it('an abort stops the command', async () => {
+  it('an abort stops the running command', async () => {
     const controller = new AbortController()
-    const running = runShell('sleep 60', {timeoutMs: 60_000, signal: controller.signal})
-    setTimeout(() => controller.abort(), 100)
+    const pidFile = join(dir, 'aborted.pid')
+    const running = runShell(`echo $$ > ${pidFile}; sleep 60`, {timeoutMs: 60_000, signal: controller.signal})
+    await waitUntil('the command running', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '')
+    controller.abort()
     const error = await failure(running)
     assert.equal(error.reason, 'aborted')
     assert.match(error.message, /was stopped/)
-    const already = await failure(runShell('echo never', {timeoutMs: 1000, signal: controller.signal}))
+  })
+
+  it('a command given an aborted signal does not run', async () => {
+    const controller = new AbortController()
+    controller.abort()
+    const marker = join(dir, 'never-ran')
+    const already = await failure(runShell(`touch ${marker}`, {timeoutMs: 1000, signal: controller.signal}))
     assert.equal(already.reason, 'aborted')
+    assert.equal(existsSync(marker), false)
   })
 
   it('keeps the tail of a large output without killing the command', async () => {

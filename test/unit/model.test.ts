@@ -4,6 +4,7 @@ import {checkSyntax} from '../../src/lib/content-check.js'
 import {EXIT_CODES, exitCodeOf, formatErrorLine, fromHttp, StconfError} from '../../src/lib/errors.js'
 import {checkSize, parseVersion, validateEnv, validateKey} from '../../src/lib/model.js'
 import {KeyedLock} from '../../src/lib/keyed-lock.js'
+import {settled} from '../helpers/promises.js'
 
 describe('keys and envs', () => {
   it('accepts app/file paths', () => {
@@ -76,18 +77,38 @@ describe('syntax checks', () => {
 })
 
 describe('KeyedLock', () => {
-  it('runs work for one key one at a time, in order, and keys independently', async () => {
+  /** Work that records its start, then waits for `gate` before it records its end. */
+  const work = (events: string[], name: string, gate: Promise<void> = Promise.resolve()) => async () => {
+    events.push(`start ${name}`)
+    await gate
+    events.push(`end ${name}`)
+  }
+
+  it('runs work for one key one at a time, in order', async () => {
     const lock = new KeyedLock()
     const events: string[] = []
-    const slow = (name: string, ms: number) => async () => {
-      events.push(`start ${name}`)
-      await new Promise((resolve) => setTimeout(resolve, ms))
-      events.push(`end ${name}`)
-    }
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const first = lock.run('k', work(events, 'a', gate))
+    const second = lock.run('k', work(events, 'b'))
+    // b is queued while a holds the key: a lock that let it run would have started (and ended) it by now.
+    assert.equal(await settled(second), false)
+    assert.deepEqual(events, ['start a'])
+    open()
+    await Promise.all([first, second])
+    assert.deepEqual(events, ['start a', 'end a', 'start b', 'end b'])
+  })
 
-    await Promise.all([lock.run('k', slow('a', 30)), lock.run('k', slow('b', 1)), lock.run('other', slow('c', 1))])
-    assert.deepEqual(events.filter((e) => e.endsWith('a') || e.endsWith('b')), ['start a', 'end a', 'start b', 'end b'])
-    assert.ok(events.indexOf('end c') < events.indexOf('end a'))
+  it('runs work for another key while one key is held', async () => {
+    const lock = new KeyedLock()
+    const events: string[] = []
+    let open!: () => void
+    const held = lock.run('k', work(events, 'a', new Promise<void>((resolve) => (open = resolve))))
+    const other = lock.run('other', work(events, 'c'))
+    assert.equal(await settled(other), true, 'the other key waits for nothing')
+    assert.deepEqual(events, ['start a', 'start c', 'end c'])
+    open()
+    await held
   })
 })
 
