@@ -2,7 +2,7 @@
 // `node -e 0`, the agent's idle memory with 20 files and over 10,000 applied changes (npm bundle on
 // this Node, and the executable), and what starting one reload command costs. Ratios are taken in the
 // same run, rounds interleaved so a busy moment hits every contender alike.
-//   node --import tsx bench/lean.ts [--changes N] [--only startup|steps|memory|reexec|spawn] [--variant 'label=node options' ...]
+//   node --import tsx bench/lean.ts [--changes N] [--only startup|steps|memory|reexec|spawn] [--variant 'label=node options' ...] [--base <other build's bin/run.js>]
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -141,11 +141,12 @@ async function agentMemory(label: string, command: string[], changes: number, en
 
 /**
  * The agent's memory, every variant side by side (each with its own ZooKeeper: the machine's load
- * hits all alike): the npm bundle on this Node as installed; the same with the agent's V8 flags on
- * the command line (what Node >= 22.15 gets by re-executing itself, which Node 20 cannot); the npm
- * bundle on Node 24 (the re-exec for real), and the single executable (flags built in).
+ * hits all alike): the npm bundle on this Node as installed (on Node 20 the agent sets what V8 still
+ * takes after start); the same with the agent's V8 flags on the command line (what Node >= 22.15
+ * gets by re-executing itself); the npm bundle on Node 24 (the re-exec for real); the single
+ * executable (flags built in); with `base`, another build's agent on this Node, bare and with its flags.
  */
-export async function benchMemory(changes = 10_000, variants?: Array<[string, string]>): Promise<Record<string, unknown>> {
+export async function benchMemory(changes = 10_000, variants?: Array<[string, string]>, base?: string): Promise<Record<string, unknown>> {
   const bare = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1e9)'], {stdio: 'ignore'})
   await new Promise((resolve) => setTimeout(resolve, 1000))
   const bareNode = rssMiB(bare.pid!)
@@ -159,6 +160,12 @@ export async function benchMemory(changes = 10_000, variants?: Array<[string, st
         ['npmNode24', [node24, BIN]],
         ...(existsSync(EXECUTABLE) ? [['executable', [EXECUTABLE]] as [string, string[]]] : []),
       ]
+  if (base) {
+    // another build's bin/run.js (before/after in one run): on this Node as installed, and with the flags that build names
+    const {AGENT_NODE_FLAGS: baseFlags} = (await import(join(base, '..', '..', 'src', 'commands', 'agent.ts'))) as {AGENT_NODE_FLAGS: string[]}
+    contenders.push(['baseNpmNode20', [process.execPath, base]], ['baseNpmNode20WithAgentFlags', [process.execPath, ...baseFlags, base]])
+  }
+
   const runs = await Promise.all(contenders.map(([label, command]) => agentMemory(label, command, changes)))
   return {bareNodeRssMiB: bareNode, ...Object.fromEntries(contenders.map(([label], i) => [label, runs[i]]))}
 }
@@ -329,7 +336,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const agent = only === 'agent'
   if (only === 'spawn' || agent) results.spawn = await benchSpawn()
   if (agent) results.confd = benchConfd()
-  if (!only || only === 'memory' || agent) results.memory = await benchMemory(changes, variants.length > 0 ? variants : undefined)
+  // --base <bin/run.js of another build (its dist built)>: that build's agent beside this one's
+  const base = process.argv.includes('--base') ? process.argv[process.argv.indexOf('--base') + 1] : undefined
+  if (!only || only === 'memory' || agent) results.memory = await benchMemory(changes, variants.length > 0 ? variants : undefined, base)
   if (!only || only === 'reexec' || agent) results.reexec = await benchReexec()
   console.log(JSON.stringify(results, null, 2))
   process.exit(0)

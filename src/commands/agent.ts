@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {rmSync, writeFileSync} from 'node:fs'
 import {resolve} from 'node:path'
+import {setFlagsFromString} from 'node:v8'
 import type {OnceResult} from '../lib/agent/agent.js'
 import type {DryRunResult} from '../lib/agent/dry-run.js'
 import {createLogger, type LogFormat} from '../lib/agent/log.js'
@@ -11,17 +12,30 @@ import {singleExecutable} from '../lib/runtime.js'
 /**
  * V8 flags for the long-running agent: a 1 MiB young generation and size-optimised code keep its
  * resident memory flat while it applies changes (without them V8 grows a 32 MiB new space on the
- * first busy minute and keeps it: docs/bench.md, "Agent memory"). They only take effect at start-up,
- * so the agent re-executes itself with them in place (same pid, for service managers and pid files)
- * where Node can (process.execve, Node >= 22.15 / 23.11). The single executable has the same flags
- * built in (scripts/package.js EXEC_ARGV).
+ * first busy minute and keeps it), and no optimising compiler (TurboFan, and Maglev on Node >= 22):
+ * the agent waits on ZooKeeper, the disk and its reloads, not on JavaScript, and the compilers' own
+ * code pages (4-9 MiB of the `node` binary) and the optimised code they make (a few MiB more over the
+ * first thousand changes) are most of what it grew by (docs/bench.md, "Agent memory"). Heap sizes are
+ * only read at start-up, so the agent re-executes itself with them in place (same pid, for service
+ * managers and pid files) where Node can (process.execve, Node >= 22.15 / 23.11). The single
+ * executable has the first two built in (scripts/package.js EXEC_ARGV).
  */
-export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size']
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--no-opt', '--no-maglev']
 
-function reexecWithAgentFlags(): void {
+/**
+ * What a Node that cannot re-execute itself (Node 20) still takes after start: V8 reads these when it
+ * decides, not at start-up. A young generation that never grows past its first 1 MiB semi-space is
+ * the semi-space flag's effect; the same flags measured on the command line and set here gave the
+ * same figures (docs/bench.md, "Agent memory").
+ */
+export const AGENT_RUNTIME_FLAGS = ['--semi-space-growth-factor=1', '--optimize-for-size', '--no-opt', '--no-maglev']
+
+function applyAgentFlags(): void {
+  if (AGENT_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) return
   const execve = (process as {execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never}).execve
-  if (singleExecutable || typeof execve !== 'function' || AGENT_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) return
-  execve(process.execPath, [process.execPath, ...AGENT_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], process.env)
+  // The single executable's flags are built in and it cannot take more on a command line.
+  if (!singleExecutable && typeof execve === 'function') execve(process.execPath, [process.execPath, ...AGENT_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], process.env)
+  for (const flag of AGENT_RUNTIME_FLAGS) setFlagsFromString(flag)
 }
 
 export default class AgentCommand extends StconfCommand {
@@ -60,7 +74,7 @@ export default class AgentCommand extends StconfCommand {
     const json = this.jsonEnabled()
     if (json && !flags.once) throw badInput('--json needs --once (with or without --dry-run)', 'a running agent logs JSON with --log-format json')
     // a running agent, not --once (a short run gains nothing from them and would pay a second start)
-    if (!flags.once && !flags.daemon) reexecWithAgentFlags()
+    if (!flags.once && !flags.daemon) applyAgentFlags()
     const configPath = resolve(flags.config)
     // Loaded here, not at the top: the bundle holds every command, and the agent's graph (zod, yaml,
     // the ZooKeeper wrapper) must not be evaluated by every other command's start-up.

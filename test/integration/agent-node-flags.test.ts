@@ -1,18 +1,31 @@
 // The running agent re-executes itself with its V8 flags (semi-space, optimize-for-size) where Node
 // can replace a process in place (process.execve: the Node 24 that `npm run package` fetches): same
-// pid, flags on its command line, and it goes on applying files and running reloads after it.
+// pid, flags on its command line, and it goes on applying files and running reloads after it. A Node
+// that cannot (Node 20) gets the flags V8 still reads after start, through v8.setFlagsFromString,
+// which ignores a flag it does not know: so each must be one that V8 knows, on both Nodes.
 import assert from 'node:assert/strict'
 import {execFileSync, spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
-import {AGENT_NODE_FLAGS} from '../../src/commands/agent.js'
+import {AGENT_NODE_FLAGS, AGENT_RUNTIME_FLAGS} from '../../src/commands/agent.js'
 import {countLines, push, readText, useAgentRig, writeAgentConfig} from '../helpers/agent-harness.js'
 import {ADMIN_TOKEN, BIN, Proc, ROOT, tempDir, waitUntil} from '../helpers/cli.js'
 import {trackProcess} from '../helpers/cleanup.js'
 
 describe('stconf agent V8 flags', () => {
   const rig = useAgentRig({serve: true})
+
+  it('every flag the agent sets after start is one V8 knows, on this Node and on Node 24', () => {
+    const node24 = execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.js'), '--node-path'], {encoding: 'utf8'}).trim()
+    for (const node of [process.execPath, node24]) {
+      const known = execFileSync(node, ['--v8-options'], {encoding: 'utf8', maxBuffer: 16 * 1024 * 1024})
+      for (const flag of [...AGENT_RUNTIME_FLAGS, ...AGENT_NODE_FLAGS]) {
+        const name = flag.replace(/^--(no-)?/, '').replace(/=.*/, '')
+        assert.match(known, new RegExp(`^\\s+--${name} `, 'm'), `${node} does not know ${flag}`)
+      }
+    }
+  })
 
   it('on Node 24 the agent runs with its flags, under the pid it was started with', async () => {
     const node24 = execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.js'), '--node-path'], {encoding: 'utf8'}).trim()

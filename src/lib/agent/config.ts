@@ -4,7 +4,10 @@ import {readFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {isAbsolute, normalize} from 'node:path'
 import {parse as parseYaml} from 'yaml'
-import {z} from 'zod'
+// zod/mini, not zod: its functions tree-shake, and the full zod (every locale's messages, 1.3 MB of
+// source text held in the agent's heap for as long as it runs) was here only for this one file. Every
+// message below is our own, so zod/mini's lack of English ones does not show.
+import * as z from 'zod/mini'
 import {parseDuration} from '../duration.js'
 import {badInput, isStconfError} from '../errors.js'
 import {fileError} from '../fs-errors.js'
@@ -70,82 +73,73 @@ export function parseSource(raw: string): SourceSpec | string {
   return 'expected zk://host:port[,host:port...]/root or http(s)://server:port'
 }
 
-const duration = (what: string) =>
-  z.union([z.string(), z.number()]).transform((value, ctx) => {
-    const ms = parseDuration(value)
-    if (ms === undefined) {
-      ctx.addIssue({code: 'custom', message: `"${value}" is not a duration (like 500ms, 2s, 1m)`})
-      return z.NEVER
-    }
+// A transform's failure: one issue with our message (zod/mini's transforms have no ctx.addIssue).
+function fail(ctx: z.core.ParsePayload, input: unknown, message: string): never {
+  ctx.issues.push({code: 'custom', message, input})
+  return z.NEVER
+}
 
-    if (what === 'positive' && ms === 0) {
-      ctx.addIssue({code: 'custom', message: 'must be more than 0'})
-      return z.NEVER
-    }
-
-    return ms
-  })
-
-const nonEmpty = z.string().trim().min(1, 'must not be empty')
-
-const fileSchema = z.strictObject({
-  key: z.string().superRefine((key, ctx) => {
+/** The error a validator from model.ts throws, as the field's issue. */
+const validatedBy = (validate: (value: string) => unknown) =>
+  z.superRefine((value: string, ctx) => {
     try {
-      validateKey(key)
+      validate(value)
     } catch (error) {
       ctx.addIssue({code: 'custom', message: (error as Error).message})
     }
-  }),
-  dest: z.string().refine((dest) => isAbsolute(dest), 'must be an absolute path'),
-  mode: z
-    .union([z.string(), z.number()])
-    .optional()
-    .transform((value, ctx) => {
+  })
+
+const duration = (what: string) =>
+  z.pipe(
+    z.union([z.string(), z.number()]),
+    z.transform((value: string | number, ctx) => {
+      const ms = parseDuration(value)
+      if (ms === undefined) return fail(ctx, value, `"${value}" is not a duration (like 500ms, 2s, 1m)`)
+      if (what === 'positive' && ms === 0) return fail(ctx, value, 'must be more than 0')
+      return ms
+    }),
+  )
+
+const nonEmpty = z.string().check(z.trim(), z.minLength(1, 'must not be empty'))
+const absolutePath = z.string().check(z.refine((path: string) => isAbsolute(path), 'must be an absolute path'))
+
+const fileSchema = z.strictObject({
+  key: z.string().check(validatedBy(validateKey)),
+  dest: absolutePath,
+  mode: z.pipe(
+    z.optional(z.union([z.string(), z.number()])),
+    z.transform((value: string | number | undefined, ctx) => {
       if (value === undefined) return undefined
       // A YAML 0644 without quotes is read as the decimal 644: accept it as the octal it looks like.
       const text = String(value)
-      if (!/^0?[0-7]{3,4}$/.test(text)) {
-        ctx.addIssue({code: 'custom', message: `"${text}" is not an octal file mode (like "0644")`})
-        return z.NEVER
-      }
-
+      if (!/^0?[0-7]{3,4}$/.test(text)) return fail(ctx, value, `"${text}" is not an octal file mode (like "0644")`)
       return Number.parseInt(text, 8)
     }),
-  check: nonEmpty.optional(),
-  reload: nonEmpty.optional(),
-  reloadTimeout: duration('positive').optional(),
-  wait: duration('any').optional(),
-  logDiff: z.boolean().optional(),
+  ),
+  check: z.optional(nonEmpty),
+  reload: z.optional(nonEmpty),
+  reloadTimeout: z.optional(duration('positive')),
+  wait: z.optional(duration('any')),
+  logDiff: z.optional(z.boolean()),
 })
 
 const configSchema = z.strictObject({
-  source: z.string().transform((value, ctx) => {
-    const parsed = parseSource(value)
-    if (typeof parsed === 'string') {
-      ctx.addIssue({code: 'custom', message: `"${value}": ${parsed}`})
-      return z.NEVER
-    }
-
-    return parsed
-  }),
-  env: z.string().superRefine((env, ctx) => {
-    try {
-      validateEnv(env)
-    } catch (error) {
-      ctx.addIssue({code: 'custom', message: (error as Error).message})
-    }
-  }),
-  host: z
-    .string()
-    .regex(HOST_RE, 'must be 1-128 characters: letters, digits, ".", "_", "-"')
-    .optional(),
-  app: z.string().regex(APP_RE, 'must be 1-64 letters, digits, "_", "-", optionally followed by .<n> (like game or game.2)').optional(),
-  token: nonEmpty.optional(),
-  zkAuth: nonEmpty.optional(),
-  cacheDir: z.string().refine((dir) => isAbsolute(dir), 'must be an absolute path'),
-  pollInterval: duration('positive').optional(),
-  sessionTimeout: duration('positive').optional(),
-  files: z.array(fileSchema).min(1, 'list at least one file'),
+  source: z.pipe(
+    z.string(),
+    z.transform((value: string, ctx) => {
+      const parsed = parseSource(value)
+      return typeof parsed === 'string' ? fail(ctx, value, `"${value}": ${parsed}`) : parsed
+    }),
+  ),
+  env: z.string().check(validatedBy(validateEnv)),
+  host: z.optional(z.string().check(z.regex(HOST_RE, 'must be 1-128 characters: letters, digits, ".", "_", "-"'))),
+  app: z.optional(z.string().check(z.regex(APP_RE, 'must be 1-64 letters, digits, "_", "-", optionally followed by .<n> (like game or game.2)'))),
+  token: z.optional(nonEmpty),
+  zkAuth: z.optional(nonEmpty),
+  cacheDir: absolutePath,
+  pollInterval: z.optional(duration('positive')),
+  sessionTimeout: z.optional(duration('positive')),
+  files: z.array(fileSchema).check(z.minLength(1, 'list at least one file')),
 })
 
 function fieldName(path: ReadonlyArray<PropertyKey>): string {

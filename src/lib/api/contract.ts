@@ -3,9 +3,9 @@
 // type is z.infer of its schema: there is no second, hand-written copy of a shape.
 //
 // zod/mini rather than zod: its functions tree-shake (this module bundled alone is ~73 KiB, full zod
-// 737 KiB). Still, no client command loads it at start-up, which is a feature of a CLI (docs/bench.md):
-// in the bundle it shares zod's core chunk with the agent config's full zod, so only serve and the
-// agent evaluate it (client/api-client.ts says why). What every request needs (the metadata headers,
+// 737 KiB; the agent config uses zod/mini too). Still, no client command loads it at start-up, which
+// is a feature of a CLI (docs/bench.md): only serve and the agent evaluate it (client/api-client.ts
+// says why). What every request needs (the metadata headers,
 // key paths) is in wire.ts, without zod.
 import * as z from 'zod/mini'
 import en from 'zod/v4/locales/en.js'
