@@ -5,8 +5,7 @@
 // zod/mini rather than zod: its functions tree-shake (this module bundled alone is ~73 KiB, full zod
 // 737 KiB; the agent config uses zod/mini too). Still, no client command loads it at start-up, which
 // is a feature of a CLI (docs/bench.md): only serve and the agent evaluate it (client/api-client.ts
-// says why). What every request needs (the metadata headers,
-// key paths) is in wire.ts, without zod.
+// says why). What every request needs (the metadata headers, key paths) is in wire.ts, without zod.
 import * as z from 'zod/mini'
 import en from 'zod/v4/locales/en.js'
 
