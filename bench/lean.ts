@@ -103,9 +103,9 @@ async function agentMemory(label: string, command: string[], changes: number, en
     const firstReloadsMs = round(performance.now() - launched)
     await new Promise((resolve) => setTimeout(resolve, 5000))
     const idleStart = rssMiB(agent.pid!)
-    // the command helper (exec-helper.ts): a child /bin/sh of the agent, counted beside it
-    const helper = readFileSync(`/proc/${agent.pid}/task/${agent.pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number)
-    const helperRss = helper.length > 0 ? round(helper.reduce((sum, pid) => sum + rssMiB(pid), 0)) : 0
+    // the standby shell (exec-standby.ts): a child /bin/sh of the agent, counted beside it
+    const standby = readFileSync(`/proc/${agent.pid}/task/${agent.pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number)
+    const standbyRss = standby.length > 0 ? round(standby.reduce((sum, pid) => sum + rssMiB(pid), 0)) : 0
     const samples: number[] = []
     const started = Date.now()
     for (let n = 1; n <= changes; n++) {
@@ -123,7 +123,7 @@ async function agentMemory(label: string, command: string[], changes: number, en
     return {
       startToAllReloadedMs: firstReloadsMs,
       idleRssMiBAfter20Reloads: idleStart,
-      commandHelperRssMiB: helperRss,
+      standbyShellRssMiB: standbyRss,
       appliedChanges: changes,
       changesPerSecond: round(changes / seconds),
       rssEvery1000MiB: samples,
@@ -187,16 +187,16 @@ export async function benchReexec(rounds = 5): Promise<Record<string, unknown>> 
 }
 
 /**
- * What starting one command costs, from this process grown to about the agent's size: through
- * runShell (the command helper forks it), through execa from this process (what exec.ts did
- * before the helper) and through bare child_process.spawn; interleaved.
+ * What running one command costs, from this process grown to about the agent's size: through
+ * runShell (the standby shell started ahead runs it), through execa from this process (what exec.ts
+ * did before) and through bare child_process.spawn; interleaved.
  */
 export async function benchSpawn(n = 300): Promise<Record<string, unknown>> {
   const ballast: number[][] = []
   while (rssMiB(process.pid) < 85) ballast.push(Array.from({length: 32 * 1024}, (_, i) => i))
   const {execa} = await import('execa')
   const ways: Record<string, () => Promise<unknown>> = {
-    runShellViaHelper: () => runShell('true', {timeoutMs: 5000}),
+    runShellViaStandby: () => runShell('true', {timeoutMs: 5000}),
     execaFromThisProcess: async () => {
       const child = execa('true', {shell: '/bin/sh', detached: true, stdin: 'ignore', all: true, buffer: false, reject: false})
       child.all.resume()
@@ -212,7 +212,7 @@ export async function benchSpawn(n = 300): Promise<Record<string, unknown>> {
       }),
   }
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(ways).map((name) => [name, []]))
-  for (const run of Object.values(ways)) for (let i = 0; i < 10; i++) await run() // load execa, start the helper
+  for (const run of Object.values(ways)) for (let i = 0; i < 10; i++) await run() // load execa, start the standby
   for (let i = 0; i < n; i++) {
     for (const [name, run] of Object.entries(ways)) {
       const started = performance.now()

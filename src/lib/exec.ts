@@ -2,12 +2,12 @@
 // in its own process group, so a timeout or an abort kills the whole tree (a reload that spawned
 // children must not leave them behind), and its output is captured for the report.
 //
-// Commands are forked by a small long-lived shell, the command helper (exec-helper.ts), not by the
-// agent: forking a process the agent's size for every reload was the slowest step of a change. execa
-// starts and watches that helper (and is imported on the first command, so client commands and
-// `agent --once` with nothing to reload never load it); each command is `setsid /bin/sh -c` forked
-// by it. The rules stay here: timeout and abort send SIGTERM to the command's group, then SIGKILL
-// after the grace; output is kept as a 1 MiB tail; failures are a typed ExecError.
+// Each command runs in a standby shell (exec-standby.ts): a /bin/sh that execa started ahead, in a
+// process group of its own, waiting for its command on stdin, so that no fork of the agent and no
+// exec of a shell stands between a change and its reload. execa is imported with the first command
+// (or prepareCommands()), so client commands and `agent --once` with nothing to run never load it.
+// The rules stay here: timeout and abort send SIGTERM to the command's group, then SIGKILL after the
+// grace; output is kept as a 1 MiB tail; failures are a typed ExecError.
 import {StconfError} from './errors.js'
 
 export interface RunOptions {
@@ -58,31 +58,35 @@ function lastLine(output: string): string {
   return line.length > 200 ? line.slice(0, 200) + '...' : line
 }
 
-let loaded: Promise<typeof import('./exec-helper.js')> | undefined
-const loadHelper = () => (loaded ??= import('./exec-helper.js'))
+let loaded: Promise<typeof import('./exec-standby.js')> | undefined
+const loadStandby = () => (loaded ??= import('./exec-standby.js'))
+
+/** Start the first standby shell now (an agent with check or reload commands, at start). */
+export async function prepareCommands(): Promise<void> {
+  ;(await loadStandby()).prepareStandby()
+}
 
 /** Run `command` through /bin/sh; resolves on exit 0, throws ExecError otherwise. */
 export async function runShell(command: string, options: RunOptions): Promise<RunResult> {
   const started = Date.now()
   if (options.signal?.aborted) throw new ExecError(command, 'aborted', undefined, '')
-  const {runInHelper, killGroup} = await loadHelper()
-  let run: Awaited<ReturnType<typeof runInHelper>>
+  const {startCommand} = await loadStandby()
+  if (options.signal?.aborted) throw new ExecError(command, 'aborted', undefined, '') // while it loaded
+  let run: ReturnType<typeof startCommand>
   try {
-    run = await runInHelper(command, {cwd: options.cwd, env: options.env, maxOutput: MAX_OUTPUT})
+    run = startCommand(command, {cwd: options.cwd, env: options.env, maxOutput: MAX_OUTPUT})
   } catch (error) {
     throw new ExecError(command, 'spawn', undefined, error instanceof Error ? error.message : String(error))
   }
 
-  let pid: number | undefined
-  run.onPid((started) => (pid = started))
   let reason: ExecFailure | undefined
   let graceTimer: NodeJS.Timeout | undefined
   const stop = (why: ExecFailure) => {
     if (reason) return
     reason = why
-    run.onPid((group) => killGroup(group, 'SIGTERM'))
+    run.kill('SIGTERM')
     graceTimer = setTimeout(() => {
-      killGroup(pid, 'SIGKILL')
+      run.kill('SIGKILL')
       // the group is gone; a process that left it (its own setsid) may still hold the output open
       graceTimer = setTimeout(() => run.abandonOutput(), options.killGraceMs ?? 2000)
     }, options.killGraceMs ?? 2000)

@@ -2,9 +2,17 @@
 // a temp file in the same directory (same filesystem, so rename is atomic), fsync, rename; with
 // `sync: 'full'` the directory is fsynced too, so what was acknowledged survives a crash.
 // `writeTemp` is the first half on its own, for the agent: it checks the candidate before the rename.
+//
+// Only the fsyncs are asynchronous: they wait on the disk. The other steps (open, write, chmod,
+// rename, close) are synchronous calls, which take microseconds on a local disk, where each
+// asynchronous one cost a thread-pool round trip of ~0.1 ms; a change through the agent took about
+// twenty of them (docs/bench.md, "Where one change's time goes").
 import {randomBytes} from 'node:crypto'
-import {mkdir, open, rename, rm} from 'node:fs/promises'
+import {closeSync, fchmodSync, fchownSync, fsync, mkdirSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
+import {promisify} from 'node:util'
+
+const fsyncFd = promisify(fsync)
 
 export interface TempOptions {
   /** the file's mode; without `exact` the process umask applies, as for any new file */
@@ -28,24 +36,25 @@ export interface TempFile {
 export async function writeTemp(path: string, data: Uint8Array | string, options: TempOptions = {}): Promise<TempFile> {
   const mode = options.mode ?? 0o644
   const temp = join(dirname(path), `.${basename(path)}.stconf-${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
-  const handle = await open(temp, 'wx', options.exact ? 0o600 : mode)
+  const fd = openSync(temp, 'wx', options.exact ? 0o600 : mode)
   try {
-    await handle.writeFile(data)
-    if (options.exact) await handle.chmod(mode)
-    if (options.owner && process.getuid?.() === 0) await handle.chown(options.owner.uid, options.owner.gid)
-    if (options.sync !== false) await handle.sync()
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data
+    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written)
+    if (options.exact) fchmodSync(fd, mode)
+    if (options.owner && process.getuid?.() === 0) fchownSync(fd, options.owner.uid, options.owner.gid)
+    if (options.sync !== false) await fsyncFd(fd)
   } catch (error) {
-    await handle.close().catch(() => undefined)
-    await rm(temp, {force: true})
+    closeSync(fd)
+    rmSync(temp, {force: true})
     throw error
   }
 
-  await handle.close()
+  closeSync(fd)
   let done = false
   const discard = async () => {
     if (done) return
     done = true
-    await rm(temp, {force: true})
+    rmSync(temp, {force: true})
   }
 
   return {
@@ -53,7 +62,7 @@ export async function writeTemp(path: string, data: Uint8Array | string, options
     discard,
     async commit() {
       try {
-        await rename(temp, path)
+        renameSync(temp, path)
         done = true
       } catch (error) {
         await discard()
@@ -76,17 +85,17 @@ export interface WriteOptions {
 export async function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o644, options: WriteOptions = {}): Promise<void> {
   const dir = dirname(path)
   const sync = options.sync ?? 'full'
-  await mkdir(dir, {recursive: true, mode: options.dirMode})
+  mkdirSync(dir, {recursive: true, mode: options.dirMode})
   const temp = await writeTemp(path, data, {mode, sync: sync !== 'none'})
   await temp.commit()
   if (sync === 'full') await syncDir(dir)
 }
 
 export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
+  const fd = openSync(dir, 'r')
   try {
-    await handle.sync()
+    await fsyncFd(fd)
   } finally {
-    await handle.close()
+    closeSync(fd)
   }
 }

@@ -8,6 +8,7 @@ import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {badInput, formatErrorLine, isStconfError, type StconfError} from '../errors.js'
 import type {VersionMeta} from '../model.js'
+import {prepareCommands} from '../exec.js'
 import {sleep} from '../sleep.js'
 import type {ZkClient} from '../zk/zk-client.js'
 import {ManagedFile} from './managed-file.js'
@@ -152,6 +153,8 @@ export class Agent {
   async start(): Promise<void> {
     await this.prepare()
     const {logger, config} = this.options
+    // the first change's check or reload then does not wait for a shell to start either (exec.ts)
+    if (!this.options.run && config.files.some((file) => file.check || file.reload)) void prepareCommands().catch(() => undefined)
     logger.info('agent started', {source: this.source.description, env: config.env, instance: config.instance, files: this.files.length})
     await this.source.start(
       this.files.map((file) => file.key),

@@ -3,16 +3,20 @@
 //   content     the bytes of that version (restores a destination that vanished; the dry run)
 //   backup      the file as it was before the last change (for people: the rollback uses memory)
 // The only module that reads or writes these.
-import {readFile} from 'node:fs/promises'
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {writeFileAtomic} from '../fs-atomic.js'
 import {sha256} from '../model.js'
 import type {Applied} from './file-state.js'
 
-/** The file's bytes; undefined when it does not exist (any other error is thrown). */
+/**
+ * The file's bytes; undefined when it does not exist (any other error is thrown). A synchronous
+ * read: config files are small and local, and a thread-pool round trip per step cost more than the
+ * read itself (fs-atomic.ts).
+ */
 export async function readIfExists(path: string): Promise<Buffer | undefined> {
   try {
-    return await readFile(path)
+    return readFileSync(path)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error

@@ -2,7 +2,7 @@
 // the one writer of a file's status, so "when is a file reported ok?" has one answer — after
 // `applied()` (the bytes are in place and their reload, if any, went well) or `restored()` (the cache
 // and the disk agree at start-up). Everything a report shows comes from here.
-import {stat} from 'node:fs/promises'
+import {statSync} from 'node:fs'
 import type {VersionMeta} from '../model.js'
 import type {FileReport, FileStatus, LastChange} from './types.js'
 
@@ -24,7 +24,7 @@ export interface DiskStamp {
 
 export async function stampOf(path: string): Promise<DiskStamp | undefined> {
   try {
-    const s = await stat(path)
+    const s = statSync(path) // synchronous, as cache.ts's reads
     return {size: s.size, mtimeMs: s.mtimeMs, ino: s.ino}
   } catch {
     return undefined

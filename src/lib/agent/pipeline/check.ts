@@ -1,7 +1,7 @@
 // Stage 3: the candidate, beside the target (same filesystem, so the rename is atomic), with the
 // configured mode, else the old file's mode and owner; then `check` on it. A failed check leaves the
 // old file alone; a check stopped by the agent's abort says nothing about the version.
-import {mkdir} from 'node:fs/promises'
+import {mkdirSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {formatErrorLine} from '../../errors.js'
 import {ExecError} from '../../exec.js'
@@ -17,7 +17,7 @@ function shellQuote(text: string): string {
 export async function check(change: Change, context: PipelineContext): Promise<Checked> {
   const {spec} = change.file
   const mode = spec.mode ?? change.old?.mode ?? 0o644
-  await mkdir(dirname(change.target), {recursive: true})
+  mkdirSync(dirname(change.target), {recursive: true})
   const candidate = await writeTemp(change.target, change.content, {mode, exact: true, owner: change.old})
   if (!spec.check) return {candidate}
   try {

@@ -2,7 +2,7 @@
 //   stage.ts    where the bytes go and what is there now
 //   compare.ts  same bytes on disk: adopt the version, nothing else happens
 //   check.ts    the candidate beside the target, and `check` on it
-//   install.ts  backup into the cache, rename over the target
+//   install.ts  rename over the target, then keep the old file in the cache
 //   reload.ts   one reload per batch of changes sharing a command, never two at once
 //   settle.ts   applied (ok, cached) or failed (check refused, reload rolled back)
 // This file only runs them in order; the file's state changes in file-state.ts, its cache in cache.ts.
@@ -99,7 +99,7 @@ export class Pipeline {
     const {candidate} = checked
     try {
       if (!group) {
-        await install(change, candidate, change.old)
+        await install(change, candidate, change.old, context)
         return await installed(change, context)
       }
 
@@ -110,7 +110,7 @@ export class Pipeline {
         if (file.state.isFailed(change)) return undefined
         const current = await readIfExists(change.target)
         const backup = existing ? existing.backup : current && change.old ? {...change.old, bytes: current} : undefined
-        await install(change, candidate, backup, !existing)
+        await install(change, candidate, backup, context, !existing)
         file.state.pending(await stampOf(file.spec.dest))
         context.logger.info('applied, reload pending', {key: file.key, dest: file.spec.dest, version: change.version})
         context.onReport()
