@@ -151,19 +151,19 @@ class Shell {
       const exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)
       return {kind: 'exit', exitCode, output: Buffer.concat(chunks).toString('utf8')}
     })()
-    const shell = this
+    const {pid, child} = this
     return {
       get pid() {
-        return instead?.pid ?? shell.pid
+        return instead?.pid ?? pid
       },
       kill(signal) {
         killed = true
         if (instead) instead.kill(signal)
-        else killGroup(shell.pid, signal)
+        else killGroup(pid, signal)
       },
       abandonOutput() {
         if (instead) return instead.abandonOutput()
-        shell.child.stdout.destroy()
+        child.stdout.destroy()
         stopReading()
       },
       done,
