@@ -23,6 +23,7 @@ function commandRunner(then: 'exit' | 'stay') {
   const source = `import {runShell} from ${JSON.stringify(new URL('../../src/lib/exec.ts', import.meta.url).pathname)}
 const {standbyPid} = await import(${JSON.stringify(new URL('../../src/lib/exec-standby.ts', import.meta.url).pathname)})
 await runShell('true', {timeoutMs: 10_000})
+while (standbyPid() === undefined) await new Promise((resolve) => setTimeout(resolve, 10))
 console.log(String(standbyPid()))
 ${then === 'stay' ? 'setInterval(() => {}, 1000)' : ''}`
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], {stdio: ['ignore', 'pipe', 'inherit']})
@@ -42,8 +43,8 @@ const pgidOf = (pid: number) => statField(pid, 2)
 describe('the standby shell', () => {
   it('runs a command in the shell that was waiting before it was asked for: a child of this process, in a group of its own', async () => {
     await runShell('true', {timeoutMs: 10_000})
-    const waiting = standbyPid()
-    assert.ok(waiting, 'a standby waits after the first command')
+    await waitUntil('a standby waits after the first command', () => standbyPid() !== undefined)
+    const waiting = standbyPid()!
     const result = await runShell('echo $$ $PPID', {timeoutMs: 10_000})
     const [shell, parent] = result.output.split(' ').map(Number)
     assert.equal(shell, waiting)
@@ -59,8 +60,8 @@ describe('the standby shell', () => {
     assert.notEqual(pgidOf(shell), pgidOf(process.pid))
     process.kill(-shell, 'SIGTERM')
     await running.catch(() => undefined)
-    const next = standbyPid()
-    assert.ok(next && next !== shell, 'a new standby waits')
+    await waitUntil('a new standby waits', () => standbyPid() !== undefined)
+    assert.notEqual(standbyPid(), shell)
   })
 
   it('runs commands side by side, each with its own output and exit code', async () => {
@@ -121,6 +122,7 @@ describe('the standby shell', () => {
 
   it('a standby killed before it read its command hands the command to a fresh shell', async () => {
     await runShell('true', {timeoutMs: 10_000})
+    await waitUntil('a standby waits', () => standbyPid() !== undefined)
     const waiting = standbyPid()!
     process.kill(waiting, 'SIGKILL') // this process has not seen it die when the command is handed over
     const result = await runShell('echo $$', {timeoutMs: 10_000})
