@@ -185,9 +185,9 @@ export function startCommand(command: string, options: {cwd?: string; env?: Reco
   if (bad !== undefined) throw new Error(`${JSON.stringify(bad)} is not an environment variable name`)
   const request = [options.cwd ?? '', command, ...Object.entries(env).map(([name, value]) => `${name}=${value}`)].map(shellWord).join(' ') + '\n'
   const launch = (fresh: boolean): StartedCommand => {
-    let shell = fresh ? new Shell() : standby
-    if (shell === standby) standby = undefined
-    if (!shell?.alive) shell = new Shell()
+    const waiting = fresh ? undefined : standby
+    if (!fresh) standby = undefined
+    const shell = waiting?.alive ? waiting : new Shell()
     // a fresh shell that exits before it read its command cannot run it either
     const again = fresh ? () => ({pid: 0, kill: () => undefined, abandonOutput: () => undefined, done: Promise.resolve(noShell)}) : () => launch(true)
     const started = shell.run(request, options.maxOutput, again)
@@ -209,7 +209,7 @@ export function standbyPid(): number | undefined {
   return standby?.alive ? standby.pid : undefined
 }
 
-export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (!pid) return
   try {
     process.kill(-pid, signal)

@@ -8,7 +8,7 @@
 // asynchronous one cost a thread-pool round trip of ~0.1 ms; a change through the agent took about
 // twenty of them (docs/bench.md, "Where one change's time goes").
 import {randomBytes} from 'node:crypto'
-import {closeSync, fchmodSync, fchownSync, fsync, mkdirSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {closeSync, fchmodSync, fchownSync, fsync, mkdirSync, openSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {promisify} from 'node:util'
 
@@ -38,8 +38,7 @@ export async function writeTemp(path: string, data: Uint8Array | string, options
   const temp = join(dirname(path), `.${basename(path)}.stconf-${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
   const fd = openSync(temp, 'wx', options.exact ? 0o600 : mode)
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data
-    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written)
+    writeFileSync(fd, data)
     if (options.exact) fchmodSync(fd, mode)
     if (options.owner && process.getuid?.() === 0) fchownSync(fd, options.owner.uid, options.owner.gid)
     if (options.sync !== false) await fsyncFd(fd)

@@ -1,6 +1,7 @@
 // What every stage of the pipeline is given: the log, the subprocess runner, the clock, the signal
 // that stops running checks and reloads, and the hook that says "a file's report changed". Tests
 // inject the runner and the clock; the agent passes the real ones.
+import {formatErrorLine} from '../../errors.js'
 import {runShell, type RunOptions, type RunResult} from '../../exec.js'
 import type {ManagedFile} from '../managed-file.js'
 import type {Logger} from '../types.js'
@@ -33,6 +34,15 @@ export interface PipelineContext {
 }
 
 export const defaultRunner: Runner = runShell
+
+/** Run `work` after the current step, in the background that idle() awaits; a failure is a warning. */
+export function later(context: PipelineContext, failed: string, key: string, work: () => Promise<void>): void {
+  const task: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+    .then(work)
+    .catch((error: unknown) => context.logger.warn(failed, {key, error: formatErrorLine(error)}))
+    .finally(() => context.background.delete(task))
+  context.background.add(task)
+}
 
 /** The file as it was before the change; undefined when there was none. */
 export interface OldFile {

@@ -1,16 +1,11 @@
 // Stage 4: rename the candidate over the target, then keep a copy of the old file in the cache (for
 // people: a rollback uses the bytes in memory), after the rename and off the reload's path.
-import {formatErrorLine} from '../../errors.js'
 import type {TempFile} from '../../fs-atomic.js'
-import type {Change, OldFile, PipelineContext} from './context.js'
+import {later, type Change, type OldFile, type PipelineContext} from './context.js'
 
 /** `backup` is kept unless an earlier change of the same batch already kept the file before it. */
 export async function install(change: Change, candidate: TempFile, backup: OldFile | undefined, context: PipelineContext, keepBackup = true): Promise<void> {
   await candidate.commit()
   if (!keepBackup || !backup) return
-  const task: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
-    .then(() => change.file.cache.keepBackup(backup.bytes))
-    .catch((error: unknown) => context.logger.warn('could not keep the old file in the cache', {key: change.file.key, error: formatErrorLine(error)}))
-    .finally(() => context.background.delete(task))
-  context.background.add(task)
+  later(context, 'could not keep the old file in the cache', change.file.key, () => change.file.cache.keepBackup(backup.bytes))
 }

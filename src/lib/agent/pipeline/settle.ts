@@ -11,7 +11,7 @@ import {writeTemp} from '../../fs-atomic.js'
 import {describeChange, formatChangeStat} from '../file-diff.js'
 import {stampOf, type Version} from '../file-state.js'
 import type {ManagedFile} from '../managed-file.js'
-import type {Change, Installed, PipelineContext} from './context.js'
+import {later, type Change, type Installed, type PipelineContext} from './context.js'
 import type {Reloaded} from './reload.js'
 
 /** How a change ended, for the log: reloaded, in place without a reload command, or put back. */
@@ -109,11 +109,7 @@ async function restoreBackup(entry: Installed): Promise<void> {
 
 /** Log the settled change with its diff stat (and keep the stat for the report), after the file settled. */
 function describeLater(file: ManagedFile, version: number, before: Buffer | undefined, after: Buffer, outcome: Outcome, context: PipelineContext): void {
-  const task: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
-    .then(() => logChange(file, version, before, after, outcome, context))
-    .catch((error: unknown) => context.logger.warn('could not describe the change', {key: file.key, error: formatErrorLine(error)}))
-    .finally(() => context.background.delete(task))
-  context.background.add(task)
+  later(context, 'could not describe the change', file.key, () => logChange(file, version, before, after, outcome, context))
 }
 
 async function logChange(file: ManagedFile, version: number, before: Buffer | undefined, after: Buffer, outcome: Outcome, context: PipelineContext): Promise<void> {
