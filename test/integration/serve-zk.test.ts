@@ -6,6 +6,7 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {sha256} from '../../src/lib/model.js'
+import {History} from '../../src/lib/server/history.js'
 import type {ZkClient} from '../../src/lib/zk/zk-client.js'
 import {ADMIN_TOKEN, runCli, startServe, tempDir, waitUntil, type ServeHandle} from '../helpers/cli.js'
 import {connectZk, fourLetter, startZk, type TestZk} from '../helpers/zk-server.js'
@@ -192,6 +193,39 @@ describe('serve with ZooKeeper', () => {
     assert.equal(history[0].version, 6)
     assert.equal(history[0].sha256, meta.sha256)
     assert.equal(history[0].kind, 'push')
+  })
+
+  it('takes back the history line written beside a commit ZooKeeper refused, and stores the push as the next version', async () => {
+    await pushed('game/refused.ini', 2)
+    // A write behind serve's back that changes no bytes: only the meta znode's version moves, so
+    // serve's next multi (guarded by the versions it last wrote) is refused.
+    const metaPath = '/stconf/meta/prod/game/refused.ini'
+    const node = await zk.getData(metaPath)
+    await zk.setData(metaPath, node!.data)
+    writeFileSync(join(work, 'refused.ini'), 'after the refusal\n')
+    const push = await cli(['push', 'game/refused.ini', '--file', 'refused.ini', '--json'])
+    assert.equal(push.code, 0, push.stderr)
+    assert.equal(JSON.parse(push.stdout).version, 4)
+    assert.deepEqual((await historyOf('game/refused.ini')).map((v) => v.version), [4, 2, 1])
+    const three = await cli(['pull', 'game/refused.ini', '--version', '3', '-o', '-'])
+    assert.equal(three.code, 3, three.stderr)
+    const audit = JSON.parse((await cli(['audit', '--key', 'game/refused.ini', '--json'])).stdout) as Array<{action: string; version?: number; detail?: string}>
+    assert.deepEqual(audit.map((e) => `${e.action} ${e.version}`).sort(), ['push 1', 'push 2', 'push 3', 'push 4', 'push-failed 3'])
+    assert.match(audit.find((e) => e.action === 'push-failed')!.detail!, /^not stored: conflict/)
+  })
+
+  it('withdraws on start a history line a crash left ahead of its commit', async () => {
+    await pushed('game/ahead.ini', 2)
+    await serve.stop()
+    const bytes = Buffer.from('never committed\n')
+    const meta = {version: 3, sha256: sha256(bytes), size: bytes.length, author: 'admin', message: '', time: new Date().toISOString(), kind: 'push' as const}
+    await new History(serve.dataDir).append('prod', 'game/ahead.ini', meta, bytes)
+    serve = await startServe({zk: zkServer.connect, dataDir: serve.dataDir})
+    assert.deepEqual((await historyOf('game/ahead.ini')).map((v) => v.version), [2, 1])
+    const audit = JSON.parse((await cli(['audit', '--key', 'game/ahead.ini', '--action', 'push-failed', '--json'])).stdout) as Array<{actor: string; version: number}>
+    assert.deepEqual(audit.map((e) => [e.actor, e.version]), [['stconf', 3]])
+    await pushed('game/ahead.ini', 1)
+    assert.deepEqual((await historyOf('game/ahead.ini')).map((v) => v.version), [4, 2, 1])
   })
 
   it('with --zk-auth, creates nodes readable by all but writable only by its own identity', async () => {

@@ -114,3 +114,50 @@ describe('History: append and read', () => {
     assert.deepEqual(await new History(tempDir('stconf-history-')).keys(), [])
   })
 })
+
+describe('History: a withdrawn version (written beside a commit that failed)', () => {
+  const key = 'game/conf.ini'
+  const versions = async (history: History) => (await history.list('prod', key)).map((m) => m.version)
+
+  it('is read by no one, in this process and after a restart, and its number stays used', async () => {
+    const {history, dir} = await filled(3)
+    await history.withdraw('prod', key, meta(3), 'not stored: conflict')
+    for (const reader of [history, new History(dir)]) {
+      assert.deepEqual(await versions(reader), [2, 1])
+      assert.equal((await reader.latest('prod', key))?.version, 2)
+      assert.equal(await reader.get('prod', key, 3), null)
+      assert.equal(await reader.read('prod', key, 3), null)
+      assert.equal((await reader.read('prod', key, 2))?.content.toString(), 'v2')
+      assert.equal(await reader.lastVersion('prod', key), 3)
+    }
+
+    await assert.rejects(add(history, 'prod', key, 3, 'again'), /version 3 is not after 3/)
+    await add(history, 'prod', key, 4)
+    assert.deepEqual(await versions(history), [4, 2, 1])
+    assert.equal((await new History(dir).latest('prod', key))?.version, 4)
+  })
+
+  it('stays withdrawn when the log rotated between the line and its withdrawal', async () => {
+    const {history, dir} = await filled(1, {maxSegmentBytes: 600})
+    const segmentsOf = () => readdirSync(join(historyDir(dir), 'prod', encodeKey(key))).filter((name) => name.endsWith('.jsonl')).length
+    // A standing version, then one withdrawn, until a withdrawal is the line that starts a new segment.
+    let version = 1
+    let rotatedAtWithdrawal = false
+    while (!rotatedAtWithdrawal && version < 200) {
+      await add(history, 'prod', key, ++version)
+      await add(history, 'prod', key, ++version)
+      const before = segmentsOf()
+      await history.withdraw('prod', key, meta(version), 'not stored')
+      rotatedAtWithdrawal = segmentsOf() > before
+    }
+
+    assert.ok(rotatedAtWithdrawal, 'a withdrawal started a new segment')
+    for (const reader of [history, new History(dir)]) {
+      assert.equal(await reader.get('prod', key, version), null)
+      assert.equal((await reader.get('prod', key, version - 1))?.message, `v${version - 1}`)
+      assert.equal((await reader.latest('prod', key))?.version, version - 1)
+      const standing = [1, ...Array.from({length: (version - 1) / 2}, (_, i) => 2 * (i + 1))].reverse()
+      assert.deepEqual((await reader.list('prod', key)).map((m) => m.version), standing)
+    }
+  })
+})

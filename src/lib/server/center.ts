@@ -3,11 +3,14 @@
 // Write order for every change, and what a push waits for:
 // - embedded store: the commit is the key's history line (content inline), appended side by side
 //   with the audit entry: one fsync's wait. Nothing else is written, so nothing can fall out of step.
-// - ZooKeeper: the store commit (multi) -> history and audit (appended side by side) -> answer. Agents
-//   see the change at the multi, so nothing sits before it. A crash after the multi leaves history one
-//   version behind; reconcile() at start fills it in (content and meta from the store), so a version
-//   the store holds is never lost and a version number is never reused.
-// The answer waits until history and audit are fsynced, so an acknowledged push is durable.
+// - ZooKeeper: the store commit (multi), the history line and the audit entry, all side by side, then
+//   the answer: one wait, the longest of the three. Agents see the change at the multi. A commit that
+//   fails takes back what was written beside it (the history line is withdrawn, the audit says
+//   `push-failed`); a crash leaves at most one such line, withdrawn by reconcile() at start, which
+//   also fills in a version the store holds and history lacks. A key's first version is the one
+//   exception: its history line follows its commit (see pushOnce).
+// The answer waits until history and audit are fsynced, so an acknowledged push is durable; a
+// version number is never used twice.
 import {EventEmitter} from 'node:events'
 import {conflict, isStconfError, notFound} from '../errors.js'
 import {sha256, type VersionKind, type VersionMeta} from '../model.js'
@@ -24,6 +27,16 @@ type AuditInput = Parameters<AuditStore['record']>[0]
 export class Center implements CenterApi {
   private readonly events = new EventEmitter()
   private readonly lock = new KeyedLock()
+  /**
+   * Per key, the meta of this process's own last commit, so a push starts from it instead of reading
+   * the store first (a ZooKeeper round trip on the path every agent waits for). A stale entry (another
+   * serve, a write straight into ZooKeeper) can only make the store refuse the commit as a conflict,
+   * which drops the entry and reads again. The answers given without a commit ("unchanged", a refused
+   * expectVersion) are never taken from it: they read the store first.
+   */
+  private readonly lastCommitted = new Map<string, VersionMeta>()
+  /** Keys whose last commit ended unknown (the connection broke during it): see commitBeside. */
+  private readonly unsettled = new Map<string, {meta: VersionMeta; failed?: AuditInput; appended: boolean}>()
 
   constructor(
     readonly store: ConfigStore,
@@ -102,23 +115,33 @@ export class Center implements CenterApi {
 
   private async pushOnce(input: PushInput): Promise<PushResult | 'raced'> {
     const {env, key, content} = input
-    const current = await this.store.getMeta(env, key)
+    const id = `${env}/${key}`
+    const hash = sha256(content)
+    await this.settleUnknown(env, key)
+    let current = this.lastCommitted.get(id)
+    const answersWithoutCommit = (meta: VersionMeta | null | undefined) =>
+      (input.expectVersion !== undefined && input.expectVersion !== (meta?.version ?? 0)) || meta?.sha256 === hash
+    if (!current || answersWithoutCommit(current)) current = (await this.store.getMeta(env, key)) ?? undefined
     const currentVersion = current?.version ?? 0
     if (input.expectVersion !== undefined && input.expectVersion !== currentVersion) {
       throw conflict(`conflict: ${env}/${key} is at version ${currentVersion}, not ${input.expectVersion}`, 'pull the current version, merge, and push again')
     }
 
-    const hash = sha256(content)
     if (current && current.sha256 === hash) return {changed: false, meta: current}
     const version = Math.max(currentVersion, await this.history.lastVersion(env, key)) + 1
     const meta = this.newMeta(version, hash, content.length, input.author, input.message, input.kind ?? 'push')
     const entry = {actor: input.author, action: meta.kind, env, key, version, detail: input.message || undefined}
     // Only a new key can make a new env; the client says so, so a typo in --env is not silent.
     const createdEnv = !current && !(await this.store.envs()).includes(env)
+    // Dropped while the commit is in flight: a failure (a lost connection too) leaves it unknown.
+    this.lastCommitted.delete(id)
     try {
-      if (this.store.commitsHistory) {
-        await this.commitBesideAudit(env, key, content, meta, currentVersion, entry)
-      } else {
+      if (this.store.commitsHistory) await this.commitBeside(env, key, content, meta, currentVersion, entry, [])
+      else if (current && this.store.reachable !== false) await this.commitBeside(env, key, content, meta, currentVersion, entry, [this.history.append(env, key, meta, content)])
+      else {
+        // A new key's first version is recorded after its commit: a line ahead of it could not be
+        // told, after a crash, from the history of a key deleted in ZooKeeper (reconcile() needs the
+        // version before it in the store). And while the store is unreachable, the commit fails alone.
         await this.store.commit(env, key, content, meta, currentVersion)
         await this.record(env, key, meta, content, entry)
       }
@@ -127,28 +150,69 @@ export class Center implements CenterApi {
       throw error
     }
 
+    this.lastCommitted.set(id, meta)
     this.events.emit('change', {env, key, meta} satisfies ChangeEvent)
     return {changed: true, meta, ...(createdEnv ? {createdEnv} : {})}
   }
 
   /**
-   * The embedded store's commit (the key's history line) and the audit entry, side by side: one
-   * fsync's wait. Should the commit fail after the audit entry was written, a second entry says so
-   * (`push-failed`, naming the version and why), so the log never claims a version that is not
-   * stored; the version number is then free again, as the store never held it.
+   * The store's commit and what records it, side by side: one fsync's wait, not two in a row.
+   * - embedded: the commit is the key's history line; beside it goes the audit entry.
+   * - ZooKeeper: the multi, beside it the history line (`ahead`) and the audit entry.
+   * Should the commit fail, what was written beside it is taken back: the history line is withdrawn
+   * and a second audit entry says so (`push-failed`, naming the version and why), so neither claims a
+   * version the store does not hold. A failure that leaves it unknown whether the multi landed (the
+   * connection broke) is settled by reading the store: landed, the push stands and is answered as
+   * done; unreadable, the key stays unsettled until its next push, or serve's next start.
    */
-  private async commitBesideAudit(env: string, key: string, content: Buffer, meta: VersionMeta, previous: number, entry: AuditInput): Promise<void> {
-    const [commit, audited] = await Promise.allSettled([this.store.commit(env, key, content, meta, previous), this.auditLog.record(entry)])
+  private async commitBeside(env: string, key: string, content: Buffer, meta: VersionMeta, previous: number, entry: AuditInput, ahead: Array<Promise<void>>): Promise<void> {
+    const [commit, audited, ...written] = await Promise.allSettled([this.store.commit(env, key, content, meta, previous), this.auditLog.record(entry), ...ahead])
     if (commit.status === 'rejected') {
-      if (audited.status === 'fulfilled') {
-        const why = commit.reason instanceof Error ? commit.reason.message : String(commit.reason)
-        await this.auditLog.record({...entry, action: `${entry.action}-failed`, detail: `not stored: ${why}`}).catch(() => undefined)
+      const known = this.store.commitsHistory || (isStconfError(commit.reason) && commit.reason.code === 'conflict')
+      const landed = known ? false : await this.landed(env, key, meta).catch(() => undefined)
+      const why = commit.reason instanceof Error ? commit.reason.message : String(commit.reason)
+      const failed = audited.status === 'fulfilled' ? {...entry, action: `${entry.action}-failed`, detail: `not stored: ${why}`} : undefined
+      const appended = written[0]?.status === 'fulfilled'
+      if (landed === undefined) {
+        this.unsettled.set(`${env}/${key}`, {meta, failed, appended})
+        throw commit.reason
       }
 
-      throw commit.reason
+      if (!landed) {
+        await this.takeBack(env, key, meta, failed, appended)
+        throw commit.reason
+      }
     }
 
-    if (audited.status === 'rejected') throw audited.reason
+    for (const result of [audited, ...written]) if (result.status === 'rejected') throw result.reason
+  }
+
+  /** Whether the store holds `meta` (its version, with its bytes); throws when the store cannot say. */
+  private async landed(env: string, key: string, meta: VersionMeta): Promise<boolean> {
+    const stored = await this.store.getMeta(env, key)
+    return stored?.version === meta.version && stored.sha256 === meta.sha256
+  }
+
+  /**
+   * Withdraws a version's history line (when it was appended) and writes the audit entry that says
+   * it failed (when given). Best effort: on a failing disk the caller already has an error to answer.
+   */
+  private async takeBack(env: string, key: string, meta: VersionMeta, failed: AuditInput | undefined, appended: boolean): Promise<void> {
+    await Promise.allSettled([
+      appended ? this.history.withdraw(env, key, meta, failed?.detail ?? 'not stored') : undefined,
+      failed ? this.auditLog.record(failed) : undefined,
+    ])
+  }
+
+  /**
+   * A key whose last commit ended unknown (see commitBeside) is settled before anything else is
+   * written to it: the store says whether that version landed, and if it did not, it is taken back.
+   */
+  private async settleUnknown(env: string, key: string): Promise<void> {
+    const unknown = this.unsettled.get(`${env}/${key}`)
+    if (!unknown) return
+    if (!(await this.landed(env, key, unknown.meta))) await this.takeBack(env, key, unknown.meta, unknown.failed, unknown.appended)
+    this.unsettled.delete(`${env}/${key}`)
   }
 
   /** A change made straight in ZooKeeper: record it as an out-of-band version (or audit a deletion). */
@@ -166,6 +230,7 @@ export class Center implements CenterApi {
         return
       }
 
+      this.lastCommitted.delete(`${env}/${key}`)
       const current = await this.store.getMeta(env, key)
       const hash = sha256(change.content)
       if (current?.sha256 === hash) return
@@ -203,10 +268,26 @@ export class Center implements CenterApi {
     }
   }
 
-  /** Fill history with versions the store holds but history lacks (a crash between the two writes). */
+  /**
+   * After a crash, history is made to agree with the store, key by key:
+   * - a version written ahead of its commit (commitBeside) that never landed is withdrawn, with a
+   *   `push-failed` entry: its line is the newest, and the standing line before it is the store's
+   *   version, bytes and all (anything else is not serve's own unfinished push, and is left alone);
+   * - versions the store holds but history lacks (a crash after the multi) are filled in from the store.
+   */
   private async reconcile(): Promise<void> {
     for (const env of await this.store.envs()) {
       for (const {key, meta} of await this.store.list(env)) {
+        const [newest, before] = await this.history.list(env, key, 2)
+        if (newest && newest.version > meta.version) {
+          if (before?.version === meta.version && before.sha256 === meta.sha256) {
+            const detail = 'not stored: serve stopped before its commit finished (it was never acknowledged)'
+            await this.takeBack(env, key, newest, {actor: 'stconf', action: `${newest.kind}-failed`, env, key, version: newest.version, detail}, true)
+          }
+
+          continue
+        }
+
         if (meta.version <= (await this.history.lastVersion(env, key))) continue
         const current = await this.store.get(env, key)
         if (!current) continue

@@ -14,6 +14,11 @@
 // version with its content is one append and one fsync: no blob file, no directory fsync. The
 // embedded store reads the current version from the newest line (store/embedded.ts). Lines written
 // before content went inline have neither field: their content is the blob named by their sha256.
+//
+// With ZooKeeper, serve appends a version's line beside the store's commit, not after it (one wait,
+// not two). Should the commit fail, a withdrawal line follows: the same version with `withdrawn`
+// (why), and no content. Readers skip a withdrawn version as if it had never been written; its number
+// stays used (lastVersion counts it), so a version number never names two contents.
 import {readdir, readFile, stat} from 'node:fs/promises'
 import type {FileHandle} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -32,7 +37,7 @@ export {encodeKey} from '../api/wire.js'
 export const INLINE_MAX_BYTES = 64 * 1024
 
 /** One line of a key's history log: the version's meta and, when small, its content. */
-export type HistoryRecord = VersionMeta & {text?: string; base64?: string}
+export type HistoryRecord = VersionMeta & {text?: string; base64?: string; withdrawn?: string}
 
 export interface HistoryOptions {
   maxSegmentBytes?: number
@@ -52,8 +57,25 @@ export function historyRecord(meta: VersionMeta, content: Buffer): HistoryRecord
 }
 
 function metaOf(record: HistoryRecord): VersionMeta {
-  const {text: _text, base64: _base64, ...meta} = record
+  const {text: _text, base64: _base64, withdrawn: _withdrawn, ...meta} = record
   return meta
+}
+
+/**
+ * Read newest first, accepts the lines of versions that stand: a withdrawal line is seen before the
+ * line it withdraws (it was appended after it), so one pass knows which to skip.
+ */
+function standing(): (record: HistoryRecord) => boolean {
+  const withdrawn = new Set<number>()
+  return (record) => {
+    if (typeof record.version !== 'number') return false
+    if (record.withdrawn !== undefined) {
+      withdrawn.add(record.version)
+      return false
+    }
+
+    return !withdrawn.has(record.version)
+  }
 }
 
 function inlineContent(record: HistoryRecord): Buffer | undefined {
@@ -101,15 +123,17 @@ export class History implements HistoryStore {
     if (known !== undefined) return known
     const opened = this.logs.get(id)
     let record: HistoryRecord | undefined
+    const accept = standing()
     if (opened) {
       // Open in this process: read through the log, which stops at what is acknowledged.
       for await (const r of (await opened).newestFirst()) {
+        if (!accept(r)) continue
         record = r
         break
       }
     } else {
       await migrateOnce(this.dataDir)
-      record = await readNewestRecord<HistoryRecord>(this.keyDir(env, key), (r) => typeof r.version === 'number')
+      record = await readNewestRecord<HistoryRecord>(this.keyDir(env, key), accept)
     }
 
     const meta = record ? metaOf(record) : null
@@ -151,6 +175,17 @@ export class History implements HistoryStore {
     this.newest.set(id, meta)
   }
 
+  async withdraw(env: string, key: string, meta: VersionMeta, why: string): Promise<void> {
+    const log = await this.log(env, key)
+    const id = `${env}/${key}`
+    this.newest.delete(id)
+    try {
+      await log.append({...meta, withdrawn: why})
+    } finally {
+      this.newest.delete(id) // the newest standing version is read again, from what is on disk
+    }
+  }
+
   async get(env: string, key: string, version: number): Promise<VersionMeta | null> {
     const record = await this.record(env, key, version)
     return record ? metaOf(record) : null
@@ -167,7 +202,9 @@ export class History implements HistoryStore {
   async list(env: string, key: string, limit = 100): Promise<VersionMeta[]> {
     const out: VersionMeta[] = []
     if (limit <= 0) return out
+    const accept = standing()
     for await (const record of (await this.log(env, key)).newestFirst()) {
+      if (!accept(record)) continue
       out.push(metaOf(record))
       if (out.length >= limit) break
     }
@@ -189,12 +226,28 @@ export class History implements HistoryStore {
 
   private async record(env: string, key: string, version: number): Promise<HistoryRecord | null> {
     const log = await this.log(env, key)
-    const segment = log.segments().find((s) => s.summary.first <= version && version <= s.summary.last)
-    if (!segment) return null
-    // Versions rise through a segment: read it from the end nearer to the one asked for.
-    const {first, last} = segment.summary
-    const records = version - first < last - version ? log.readSegmentForward(segment.name) : log.readSegmentBackward(segment.name)
-    for await (const record of records) if (record.version === version) return record
+    // The version's line, and a withdrawal of it if there is one: in the same segment or, when the
+    // log rotated between the two, at the start of the next. Newest segment first, so a withdrawal
+    // is met before the line it withdraws.
+    for (const segment of log.segments().filter((s) => s.summary.first <= version && version <= s.summary.last).reverse()) {
+      // Versions rise through a segment: read it from the end nearer to the one asked for.
+      const {first, last} = segment.summary
+      const forward = version - first < last - version
+      let found: HistoryRecord | null = null
+      for await (const record of forward ? log.readSegmentForward(segment.name) : log.readSegmentBackward(segment.name)) {
+        if (record.version !== version) {
+          if (forward && record.version > version) break
+          continue
+        }
+
+        if (record.withdrawn !== undefined) return null
+        if (!forward) return record // read backward, a withdrawal would have come first
+        found = record
+      }
+
+      if (found) return found
+    }
+
     return null
   }
 

@@ -24,6 +24,11 @@ export interface ConfigStore {
    * the key's newest history line): the center then writes only the audit entry beside it.
    */
   readonly commitsHistory?: boolean
+  /**
+   * false while a commit cannot reach the store (ZooKeeper unreachable). The center then writes
+   * nothing beside a commit, which fails on its own, so an outage does not use up version numbers.
+   */
+  readonly reachable?: boolean
   start(): Promise<void>
   close(): Promise<void>
   get(env: string, key: string): Promise<StoredCurrent | null>
@@ -60,6 +65,11 @@ export interface HistoryStore {
   latest(env: string, key: string): Promise<VersionMeta | null>
   /** Resolves once the version and its content are durable; refuses a version that is not after the last one. */
   append(env: string, key: string, meta: VersionMeta, content: Buffer): Promise<void>
+  /**
+   * Takes back an appended version whose store commit failed (it was written beside the commit):
+   * readers no longer see it, and its number stays used. Resolves once that is durable.
+   */
+  withdraw(env: string, key: string, meta: VersionMeta, why: string): Promise<void>
   get(env: string, key: string, version: number): Promise<VersionMeta | null>
   /** A version with its content; null when there is no such version. */
   read(env: string, key: string, version: number): Promise<StoredVersion | null>

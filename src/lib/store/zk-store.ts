@@ -51,6 +51,10 @@ export class ZkStore implements ConfigStore {
     this.scan = new ChildrenScan(zk, this.layout.config(), (reads) => this.scanConfig(reads), {intervalMs: scanIntervalMs, settleMs: 50})
   }
 
+  get reachable(): boolean {
+    return this.zk.connected
+  }
+
   async start(): Promise<void> {
     try {
       await this.zk.waitConnected()
