@@ -105,12 +105,15 @@ describe('a push beside a ZooKeeper commit', () => {
   })
 
   it('settles a commit it could not find out about before the next push of that key', async () => {
-    const {store, push, versions, audited} = await started()
+    const {store, center, push, versions, audited} = await started()
     await push('a=1\n')
     store.next = 'lost-before-landing'
     store.readable = false
     await assert.rejects(push('a=2\n'), /connection lost/)
     assert.deepEqual(await versions(), [2, 1], 'unknown: the line stays until the store can say')
+    // ... and no reader is shown a version in doubt.
+    assert.deepEqual((await center.historyOf('prod', KEY)).map((m) => m.version), [1])
+    await assert.rejects(center.versionContent('prod', KEY, 2), /has no version 2/)
     store.readable = true
     const answer = await push('a=3\n')
     assert.equal(answer.meta.version, 3)

@@ -37,6 +37,8 @@ export class Center implements CenterApi {
   private readonly lastCommitted = new Map<string, VersionMeta>()
   /** Keys whose last commit ended unknown (the connection broke during it): see commitBeside. */
   private readonly unsettled = new Map<string, {meta: VersionMeta; failed?: AuditInput; appended: boolean}>()
+  /** Per key, the version whose history line is written while its commit is not known to have landed: readers do not see it yet. */
+  private readonly inDoubt = new Map<string, number>()
 
   constructor(
     readonly store: ConfigStore,
@@ -102,13 +104,15 @@ export class Center implements CenterApi {
   }
 
   async versionContent(env: string, key: string, version: number): Promise<{meta: VersionMeta; content: Buffer}> {
-    const stored = await this.history.read(env, key, version)
+    const stored = this.inDoubt.get(`${env}/${key}`) === version ? null : await this.history.read(env, key, version)
     if (!stored) throw notFound(`${env}/${key} has no version ${version}`, `see \`stconf history ${key} --env ${env}\``)
     return stored
   }
 
   async historyOf(env: string, key: string, limit?: number): Promise<VersionMeta[]> {
-    const entries = await this.history.list(env, key, limit)
+    const doubtful = this.inDoubt.get(`${env}/${key}`)
+    const wanted = limit ?? 100
+    const entries = (await this.history.list(env, key, doubtful === undefined ? wanted : wanted + 1)).filter((m) => m.version !== doubtful).slice(0, wanted)
     if (entries.length === 0 && !(await this.store.getMeta(env, key))) throw notFound(`no key ${key} in env ${env}`)
     return entries
   }
@@ -137,8 +141,14 @@ export class Center implements CenterApi {
     this.lastCommitted.delete(id)
     try {
       if (this.store.commitsHistory) await this.commitBeside(env, key, content, meta, currentVersion, entry, [])
-      else if (current && this.store.reachable !== false) await this.commitBeside(env, key, content, meta, currentVersion, entry, [this.history.append(env, key, meta, content)])
-      else {
+      else if (current && this.store.reachable !== false) {
+        this.inDoubt.set(id, version)
+        try {
+          await this.commitBeside(env, key, content, meta, currentVersion, entry, [this.history.append(env, key, meta, content)])
+        } finally {
+          if (!this.unsettled.has(id)) this.inDoubt.delete(id)
+        }
+      } else {
         // A new key's first version is recorded after its commit: a line ahead of it could not be
         // told, after a crash, from the history of a key deleted in ZooKeeper (reconcile() needs the
         // version before it in the store). And while the store is unreachable, the commit fails alone.
@@ -213,6 +223,7 @@ export class Center implements CenterApi {
     if (!unknown) return
     if (!(await this.landed(env, key, unknown.meta))) await this.takeBack(env, key, unknown.meta, unknown.failed, unknown.appended)
     this.unsettled.delete(`${env}/${key}`)
+    this.inDoubt.delete(`${env}/${key}`)
   }
 
   /** A change made straight in ZooKeeper: record it as an out-of-band version (or audit a deletion). */
