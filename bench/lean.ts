@@ -24,8 +24,9 @@ const percentile = (samples: number[], p: number) => {
 
 const round = (n: number) => Math.round(n * 100) / 100
 
-function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!
+/** Resident memory from /proc: all of it (VmRSS), or the process's own (RssAnon) or its mapped files' (RssFile). */
+function rssMiB(pid: number, field: 'VmRSS' | 'RssAnon' | 'RssFile' = 'VmRSS'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))!
   return round(Number(line.split(/\s+/)[1]) / 1024)
 }
 
@@ -73,7 +74,8 @@ export async function benchStartup(rounds = 25): Promise<Record<string, unknown>
 /**
  * One agent process, 20 files in ZooKeeper, each reload appending the version it saw to a file.
  * Idle RSS once all 20 reloads ran, then `changes` changes applied one after another (each waited
- * for until its reload ran), RSS every 1,000, and idle RSS again at the end.
+ * for until its reload ran), RSS every 1,000, and idle RSS again at the end: each idle figure 5 s
+ * after the last reload and again 30 s after it (resting: V8's memory reducer has run).
  */
 async function agentMemory(label: string, command: string[], changes: number, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
   const zk = await startZk()
@@ -103,9 +105,16 @@ async function agentMemory(label: string, command: string[], changes: number, en
     const firstReloadsMs = round(performance.now() - launched)
     await new Promise((resolve) => setTimeout(resolve, 5000))
     const idleStart = rssMiB(agent.pid!)
+    // anonymous (heap, stacks: the process's own) and file-backed (the pages of node or of the
+    // executable it touched, shared with every process mapping the same file)
+    const idleSplit = {anon: rssMiB(agent.pid!, 'RssAnon'), file: rssMiB(agent.pid!, 'RssFile')}
     // the standby shell (exec-standby.ts): a child /bin/sh of the agent, counted beside it
     const standby = readFileSync(`/proc/${agent.pid}/task/${agent.pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number)
     const standbyRss = standby.length > 0 ? round(standby.reduce((sum, pid) => sum + rssMiB(pid), 0)) : 0
+    // and once V8's memory reducer has run (it waits for ~8 s of low allocation, then collects): where
+    // an agent rests between changes, whatever point of its GC cycle the 5 s figure happened to catch
+    await new Promise((resolve) => setTimeout(resolve, 25_000))
+    const restStart = rssMiB(agent.pid!)
     const samples: number[] = []
     const started = Date.now()
     for (let n = 1; n <= changes; n++) {
@@ -119,16 +128,22 @@ async function agentMemory(label: string, command: string[], changes: number, en
     const seconds = (Date.now() - started) / 1000
     await new Promise((resolve) => setTimeout(resolve, 5000))
     const idleEnd = rssMiB(agent.pid!)
+    await new Promise((resolve) => setTimeout(resolve, 25_000))
+    const restEnd = rssMiB(agent.pid!)
     const all = [idleStart, ...samples, idleEnd]
     return {
       startToAllReloadedMs: firstReloadsMs,
       idleRssMiBAfter20Reloads: idleStart,
+      idleAnonFileMiB: idleSplit,
       standbyShellRssMiB: standbyRss,
       appliedChanges: changes,
       changesPerSecond: round(changes / seconds),
       rssEvery1000MiB: samples,
       idleRssMiBAfterChanges: idleEnd,
       driftPercent: round(((idleEnd - idleStart) / idleStart) * 100),
+      restingRssMiB30sAfter20Reloads: restStart,
+      restingRssMiB30sAfterChanges: restEnd,
+      restingDriftPercent: round(((restEnd - restStart) / restStart) * 100),
       spreadPercent: round(((Math.max(...all) - Math.min(...all)) / idleStart) * 100),
       target: '<= 64 MiB, flat within +-5%',
     }
