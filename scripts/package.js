@@ -111,7 +111,7 @@ if (script && process.argv[2] === '--node-path') {
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'postject', 'dist', 'cli.js'), injected, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE], {stdio: ['ignore', 'ignore', 'inherit']})
   // postject writes the whole file in one write, which the page cache (Linux 6.x, ext4) keeps in large
   // folios: every page fault of a process then maps far more of the binary than it touches (an idle
-  // serve 111 MiB resident instead of 74). A copy is cached as a downloaded or installed file is.
+  // serve 109 MiB resident instead of 73). A copy is cached as a downloaded or installed file is.
   copyFileSync(injected, executable)
   rmSync(injected)
   chmodSync(executable, 0o755)
