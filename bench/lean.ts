@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {AGENT_NODE_FLAGS} from '../src/commands/agent.js'
 import {runShell} from '../src/lib/exec.js'
+import {sleep} from '../src/lib/sleep.js'
 import {ZkClient} from '../src/lib/zk/zk-client.js'
 import {writeZnodes} from '../test/helpers/agent-harness.js'
 import {ADMIN_TOKEN, BIN, ROOT, startServe, tempDir, waitUntil} from '../test/helpers/cli.js'
@@ -24,11 +25,14 @@ const percentile = (samples: number[], p: number) => {
 
 const round = (n: number) => Math.round(n * 100) / 100
 
-/** Resident memory from /proc: all of it (VmRSS), or the process's own (RssAnon) or its mapped files' (RssFile). */
-function rssMiB(pid: number, field: 'VmRSS' | 'RssAnon' | 'RssFile' = 'VmRSS'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))!
-  return round(Number(line.split(/\s+/)[1]) / 1024)
+/** Resident memory from one read of /proc: all of it, the process's own (anonymous) and its mapped files'. */
+function residentMiB(pid: number): {rss: number; anon: number; file: number} {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')
+  const mib = (field: string) => round(Number(status.find((l) => l.startsWith(`${field}:`))!.split(/\s+/)[1]) / 1024)
+  return {rss: mib('VmRSS'), anon: mib('RssAnon'), file: mib('RssFile')}
 }
+
+const rssMiB = (pid: number) => residentMiB(pid).rss
 
 function timeOnce(command: string[], env: NodeJS.ProcessEnv): number {
   const started = performance.now()
@@ -103,17 +107,16 @@ async function agentMemory(label: string, command: string[], changes: number, en
 
     await waitUntil('every file reloaded once', () => versions.every((v, i) => reloaded(i, v)), 60_000)
     const firstReloadsMs = round(performance.now() - launched)
-    await new Promise((resolve) => setTimeout(resolve, 5000))
-    const idleStart = rssMiB(agent.pid!)
+    await sleep(5000)
     // anonymous (heap, stacks: the process's own) and file-backed (the pages of node or of the
     // executable it touched, shared with every process mapping the same file)
-    const idleSplit = {anon: rssMiB(agent.pid!, 'RssAnon'), file: rssMiB(agent.pid!, 'RssFile')}
+    const {rss: idleStart, anon, file} = residentMiB(agent.pid!)
     // the standby shell (exec-standby.ts): a child /bin/sh of the agent, counted beside it
     const standby = readFileSync(`/proc/${agent.pid}/task/${agent.pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number)
     const standbyRss = standby.length > 0 ? round(standby.reduce((sum, pid) => sum + rssMiB(pid), 0)) : 0
     // and once V8's memory reducer has run (it waits for ~8 s of low allocation, then collects): where
     // an agent rests between changes, whatever point of its GC cycle the 5 s figure happened to catch
-    await new Promise((resolve) => setTimeout(resolve, 25_000))
+    await sleep(25_000)
     const restStart = rssMiB(agent.pid!)
     const samples: number[] = []
     const started = Date.now()
@@ -126,15 +129,15 @@ async function agentMemory(label: string, command: string[], changes: number, en
     }
 
     const seconds = (Date.now() - started) / 1000
-    await new Promise((resolve) => setTimeout(resolve, 5000))
+    await sleep(5000)
     const idleEnd = rssMiB(agent.pid!)
-    await new Promise((resolve) => setTimeout(resolve, 25_000))
+    await sleep(25_000)
     const restEnd = rssMiB(agent.pid!)
     const all = [idleStart, ...samples, idleEnd]
     return {
       startToAllReloadedMs: firstReloadsMs,
       idleRssMiBAfter20Reloads: idleStart,
-      idleAnonFileMiB: idleSplit,
+      idleAnonFileMiB: {anon, file},
       standbyShellRssMiB: standbyRss,
       appliedChanges: changes,
       changesPerSecond: round(changes / seconds),
@@ -163,7 +166,7 @@ async function agentMemory(label: string, command: string[], changes: number, en
  */
 export async function benchMemory(changes = 10_000, variants?: Array<[string, string]>, base?: string): Promise<Record<string, unknown>> {
   const bare = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1e9)'], {stdio: 'ignore'})
-  await new Promise((resolve) => setTimeout(resolve, 1000))
+  await sleep(1000)
   const bareNode = rssMiB(bare.pid!)
   bare.kill()
   const node24 = execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.js'), '--node-path'], {encoding: 'utf8'}).trim()
@@ -282,7 +285,7 @@ export async function benchSteps(n = 200): Promise<Record<string, unknown>> {
     const readMs: number[] = []
     for (let i = 0; i < n; i++) {
       const fired = new Promise<number>((resolve) => void watcher.getData(path, () => resolve(performance.now())))
-      await new Promise((resolve) => setTimeout(resolve, 2))
+      await sleep(2)
       const current = await writer.getData(path)
       const started = performance.now()
       await writer.multi([{op: 'set', path, data: Buffer.from(`v=${i}\n`), version: current!.stat.version}])

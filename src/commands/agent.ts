@@ -12,9 +12,9 @@ import {singleExecutable} from '../lib/runtime.js'
 /**
  * V8 flags for the long-running agent: a 1 MiB young generation and size-optimised code keep its
  * resident memory flat while it applies changes (without them V8 grows a 32 MiB new space on the
- * first busy minute and keeps it), and no compiler past the interpreter (TurboFan, Maglev on Node >=
- * 22, Sparkplug): the agent waits on ZooKeeper, the disk and its reloads, not on JavaScript, and the compilers' own
- * code pages (4-9 MiB of the `node` binary) and the optimised code they make (a few MiB more over the
+ * first busy minute and keeps it), and no compiler past the interpreter (TurboFan, Maglev on Node
+ * >= 22, Sparkplug): the agent waits on ZooKeeper, the disk and its reloads, not on JavaScript, and
+ * the compilers' own code pages (4-9 MiB of the `node` binary) and the optimised code they make (a few MiB more over the
  * first thousand changes) are most of what it grew by (docs/bench.md, "Agent memory"). Heap sizes are
  * only read at start-up, so the agent re-executes itself with them in place (same pid, for service
  * managers and pid files) where Node can (process.execve, Node >= 22.15 / 23.11). The single
@@ -28,7 +28,7 @@ export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size
  * the semi-space flag's effect; the same flags measured on the command line and set here gave the
  * same figures (docs/bench.md, "Agent memory").
  */
-export const AGENT_RUNTIME_FLAGS = ['--semi-space-growth-factor=1', '--optimize-for-size', '--no-opt', '--no-maglev', '--no-sparkplug']
+export const AGENT_RUNTIME_FLAGS = ['--semi-space-growth-factor=1', ...AGENT_NODE_FLAGS.slice(1)]
 
 function applyAgentFlags(): void {
   if (AGENT_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) return
