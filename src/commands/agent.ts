@@ -14,11 +14,14 @@ import {singleExecutable} from '../lib/runtime.js'
  * resident memory flat while it applies changes (without them V8 grows a 32 MiB new space on the
  * first busy minute and keeps it), and no compiler past the interpreter (TurboFan, Maglev on Node
  * >= 22, Sparkplug): the agent waits on ZooKeeper, the disk and its reloads, not on JavaScript, and
- * the compilers' own code pages (4-9 MiB of the `node` binary) and the optimised code they make (a few MiB more over the
- * first thousand changes) are most of what it grew by (docs/bench.md, "Agent memory"). Heap sizes are
- * only read at start-up, so the agent re-executes itself with them in place (same pid, for service
- * managers and pid files) where Node can (process.execve, Node >= 22.15 / 23.11). The single
- * executable has the first two built in (scripts/package.js EXEC_ARGV).
+ * the compilers' own code pages (4-9 MiB of the `node` binary) and the optimised code they make (a
+ * few MiB more over the first thousand changes) are most of what it grew by (docs/bench.md, "Agent
+ * memory"). Heap sizes are only read at start-up, and a V8 started without its compilers never
+ * touches their pages (2.5 MiB less for the single executable than the same flags set after start),
+ * so the agent re-executes itself with them in place (same pid, for service managers and pid files)
+ * where Node can (process.execve, Node >= 22.15 / 23.11): npm's agent with the flags on node's
+ * command line, the single executable with them in `--node-options=` (its execArgvExtension "cli",
+ * scripts/package.js).
  */
 export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--no-opt', '--no-maglev', '--no-sparkplug']
 
@@ -30,11 +33,17 @@ export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size
  */
 export const AGENT_RUNTIME_FLAGS = ['--semi-space-growth-factor=1', ...AGENT_NODE_FLAGS.slice(1)]
 
+/** The command line that runs this same agent again with AGENT_NODE_FLAGS at start-up. */
+export function agentReexecArgv(): string[] {
+  return singleExecutable
+    ? [process.execPath, `--node-options=${AGENT_NODE_FLAGS.join(' ')}`, ...process.argv.slice(2)]
+    : [process.execPath, ...AGENT_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)]
+}
+
 function applyAgentFlags(): void {
   if (AGENT_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) return
   const execve = (process as {execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never}).execve
-  // The single executable's flags are built in and it cannot take more on a command line.
-  if (!singleExecutable && typeof execve === 'function') execve(process.execPath, [process.execPath, ...AGENT_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], process.env)
+  if (typeof execve === 'function') execve(process.execPath, agentReexecArgv(), process.env)
   for (const flag of AGENT_RUNTIME_FLAGS) setFlagsFromString(flag)
 }
 

@@ -6,6 +6,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import {AGENT_NODE_FLAGS} from '../../src/commands/agent.js'
 import {ADMIN_TOKEN, ROOT, runCli, startServe, tempDir, waitUntil, type ServeHandle} from '../helpers/cli.js'
 import {startZk, type TestZk} from '../helpers/zk-server.js'
 
@@ -89,7 +90,7 @@ describe('the single executable', () => {
     assert.equal(readFileSync(reloads, 'utf8'), 'reloaded\n')
   })
 
-  it('agent --daemon starts the executable again in the background', async () => {
+  it('agent --daemon starts the executable again in the background, which runs with the agent\'s V8 flags', async () => {
     await pushSeaConf()
     const config = join(dir, 'agent-daemon.json')
     const dest = join(dir, 'out-daemon', 'conf.ini')
@@ -103,6 +104,14 @@ describe('the single executable', () => {
     const pid = Number(await waitUntil('the pid file', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim()))
     try {
       await waitUntil('the daemon to apply the file', () => existsSync(dest) && readFileSync(dest, 'utf8') === 'rate=1\nname=sea\n')
+      // re-executed in place (the pid in the pid file) with the flags in Node's options at start-up
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+      assert.equal(argv[1], `--node-options=${AGENT_NODE_FLAGS.join(' ')}`, argv.join(' '))
+      assert.deepEqual(argv.slice(2, 4), ['agent', '--config'])
+      const pushed = await stconf(['push', 'game/conf.ini', '--file', '-'], 'rate=2\nname=sea\n', {STCONF_SERVER: serve!.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'})
+      assert.equal(pushed.code, 0, pushed.stderr)
+      await waitUntil('the re-executed daemon to apply the next version', () => readFileSync(dest, 'utf8') === 'rate=2\nname=sea\n')
+      assert.doesNotMatch(readFileSync(join(dir, 'daemon.log'), 'utf8'), /Warning|warn /, 'no warning from Node (a rejected code cache) nor from the agent')
     } finally {
       process.kill(pid, 'SIGTERM')
     }
