@@ -81,7 +81,7 @@ export async function benchStartup(rounds = 25): Promise<Record<string, unknown>
  * for until its reload ran), RSS every 1,000, and idle RSS again at the end: each idle figure 5 s
  * after the last reload and again 30 s after it (resting: V8's memory reducer has run).
  */
-export async function agentMemory(label: string, command: string[], changes: number, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
+async function agentMemory(label: string, command: string[], changes: number, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
   const zk = await startZk()
   const writer = new ZkClient({connect: zk.connect})
   writer.start()
@@ -137,8 +137,7 @@ export async function agentMemory(label: string, command: string[], changes: num
     return {
       startToAllReloadedMs: firstReloadsMs,
       idleRssMiBAfter20Reloads: idleStart,
-      idleAnonFileMiB: {anon, file},
-      // the same split at each idle figure: which of the two a difference is in
+      // at each idle figure: which of the two a difference is in
       anonFileMiB: {idleStart: {anon, file}, restingStart: restStartSplit, idleEnd: idleEndSplit, restingEnd: restEndSplit},
       standbyShellRssMiB: standbyRss,
       appliedChanges: changes,

@@ -20,9 +20,9 @@ describe('the single executable', () => {
   let zk: TestZk | undefined
   const stconf = (args: string[], input?: string, extra: Record<string, string> = {}) =>
     runCli(args, {exec: ['stconf'], cwd: join(dir, 'empty'), env: {...env, ...extra}, input})
-  /** The version 1 the agent cases apply (the push case makes it first; a case run alone makes it itself). */
-  const pushSeaConf = async () => {
-    const pushed = await stconf(['push', 'game/conf.ini', '--file', '-'], 'rate=1\nname=sea\n', {STCONF_SERVER: serve!.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'})
+  /** The version 1 the agent cases apply (the push case makes it first; a case run alone makes it itself), or the content given. */
+  const pushSeaConf = async (content = 'rate=1\nname=sea\n') => {
+    const pushed = await stconf(['push', 'game/conf.ini', '--file', '-'], content, {STCONF_SERVER: serve!.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'})
     assert.equal(pushed.code, 0, pushed.stderr)
   }
 
@@ -108,8 +108,7 @@ describe('the single executable', () => {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
       assert.equal(argv[1], `--node-options=${AGENT_NODE_FLAGS.join(' ')}`, argv.join(' '))
       assert.deepEqual(argv.slice(2, 4), ['agent', '--config'])
-      const pushed = await stconf(['push', 'game/conf.ini', '--file', '-'], 'rate=2\nname=sea\n', {STCONF_SERVER: serve!.url, STCONF_TOKEN: ADMIN_TOKEN, STCONF_ENV: 'prod'})
-      assert.equal(pushed.code, 0, pushed.stderr)
+      await pushSeaConf('rate=2\nname=sea\n')
       await waitUntil('the re-executed daemon to apply the next version', () => readFileSync(dest, 'utf8') === 'rate=2\nname=sea\n')
       assert.doesNotMatch(readFileSync(join(dir, 'daemon.log'), 'utf8'), /Warning|warn /, 'no warning from Node (a rejected code cache) nor from the agent')
     } finally {
