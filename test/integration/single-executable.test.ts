@@ -6,7 +6,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {AGENT_NODE_FLAGS} from '../../src/commands/agent.js'
+import {AGENT_GLIBC_TUNABLES, AGENT_NODE_FLAGS} from '../../src/commands/agent.js'
 import {ADMIN_TOKEN, ROOT, runCli, startServe, tempDir, waitUntil, type ServeHandle} from '../helpers/cli.js'
 import {startZk, type TestZk} from '../helpers/zk-server.js'
 
@@ -90,7 +90,7 @@ describe('the single executable', () => {
     assert.equal(readFileSync(reloads, 'utf8'), 'reloaded\n')
   })
 
-  it('agent --daemon starts the executable again in the background, which runs with the agent\'s V8 flags', async () => {
+  it('agent --daemon starts the executable again in the background, which runs with the agent\'s V8 flags and malloc tunables', async () => {
     await pushSeaConf()
     const config = join(dir, 'agent-daemon.json')
     const dest = join(dir, 'out-daemon', 'conf.ini')
@@ -108,6 +108,7 @@ describe('the single executable', () => {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
       assert.equal(argv[1], `--node-options=${AGENT_NODE_FLAGS.join(' ')}`, argv.join(' '))
       assert.deepEqual(argv.slice(2, 4), ['agent', '--config'])
+      if (process.env.GLIBC_TUNABLES === undefined) assert.ok(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`GLIBC_TUNABLES=${AGENT_GLIBC_TUNABLES}`), 'and with its malloc tunables')
       await pushSeaConf('rate=2\nname=sea\n')
       await waitUntil('the re-executed daemon to apply the next version', () => readFileSync(dest, 'utf8') === 'rate=2\nname=sea\n')
       assert.doesNotMatch(readFileSync(join(dir, 'daemon.log'), 'utf8'), /Warning|warn /, 'no warning from Node (a rejected code cache) nor from the agent')
