@@ -151,7 +151,7 @@ async function measure(scratch: string, only: Set<string>): Promise<Record<strin
   const results: Record<string, unknown> = {}
   // 2,000 rounds: p99 is then the 20th-slowest sample, not the 4th (with 400 one scheduler hiccup on
   // either serve moved the p99 ratio by 0.3x from run to run)
-  const n = Number(process.env.STCONF_BENCH_ROUNDS ?? 2000)
+  const n = 2000
   if (only.has('push') || only.has('reads')) Object.assign(results, await embeddedOverHttp(scratch, n, only))
   if (only.has('inprocess')) results.inProcess = {load: await load(), ...(await whereTheTimeGoes(join(scratch, 'in-process'), n))}
   if (only.has('zk')) Object.assign(results, await zookeeper(scratch, n))

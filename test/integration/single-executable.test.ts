@@ -34,7 +34,7 @@ describe('the single executable', () => {
     symlinkSync(EXECUTABLE, join(dir, 'bin', 'stconf'))
     // Only the executable on PATH; reload and check commands use the shell's builtins. HOME is empty
     // too, so no config of this machine's user is read.
-    env = {PATH: join(dir, 'bin'), HOME: join(dir, 'empty'), NODE_OPTIONS: undefined, NODE_PATH: undefined, STCONF_ADMIN_TOKEN: ADMIN_TOKEN}
+    env = {PATH: join(dir, 'bin'), HOME: join(dir, 'empty'), NODE_OPTIONS: undefined, NODE_PATH: undefined, GLIBC_TUNABLES: undefined, STCONF_ADMIN_TOKEN: ADMIN_TOKEN}
     serve = await startServe({exec: ['stconf'], cwd: join(dir, 'empty'), dataDir: join(dir, 'data'), env: env as Record<string, string>})
   })
 
@@ -108,7 +108,7 @@ describe('the single executable', () => {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
       assert.equal(argv[1], `--node-options=${AGENT_NODE_FLAGS.join(' ')}`, argv.join(' '))
       assert.deepEqual(argv.slice(2, 4), ['agent', '--config'])
-      if (process.env.GLIBC_TUNABLES === undefined) assert.ok(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`GLIBC_TUNABLES=${AGENT_GLIBC_TUNABLES}`), 'and with its malloc tunables')
+      assert.ok(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`GLIBC_TUNABLES=${AGENT_GLIBC_TUNABLES}`), 'and with its malloc tunables')
       await pushSeaConf('rate=2\nname=sea\n')
       await waitUntil('the re-executed daemon to apply the next version', () => readFileSync(dest, 'utf8') === 'rate=2\nname=sea\n')
       assert.doesNotMatch(readFileSync(join(dir, 'daemon.log'), 'utf8'), /Warning|warn /, 'no warning from Node (a rejected code cache) nor from the agent')
